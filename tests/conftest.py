@@ -1,0 +1,115 @@
+"""Named people and objects for the tests, built explicitly (healthchecks' alice/bob style)."""
+
+import shutil
+import tempfile
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tickets.models import Category, Region
+from tickets.submission import submit_ticket
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def pytest_configure():
+    # Tests run without collectstatic, and never send mail from a background thread.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_SEND_ON_COMMIT = False
+    settings.CAPTCHA_TEST_MODE = True
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings):
+    path = tempfile.mkdtemp(prefix="mesaayuda-media-")
+    settings.MEDIA_ROOT = path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def pdf(name="informe.pdf", content=PDF):
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def png(name="pantalla.png"):
+    return SimpleUploadedFile(name, PNG, content_type="image/png")
+
+
+@pytest.fixture
+def category(db):
+    return Category.objects.get(name="Error de sistema")
+
+
+@pytest.fixture
+def region(db):
+    return Region.objects.get(code="AP")
+
+
+def make_ticket(**overrides):
+    fields = {
+        "name": "Alicia Rojas",
+        "email": "alicia@desarrollosocial.gob.cl",
+        "category": Category.objects.get(name="Error de sistema"),
+        "region": Region.objects.get(code="RM"),
+        "project_number": 29928,
+        "message": "No puedo ingresar la rendición del proyecto.\nMe aparece un error 500.",
+        "ip_address": "192.168.21.120",
+    }
+    fields.update(overrides)
+    return submit_ticket(**fields)
+
+
+@pytest.fixture
+def ticket(db):
+    return make_ticket()
+
+
+@pytest.fixture
+def agent(db):
+    user = User.objects.create_user("bruno", "bruno@desarrollosocial.gob.cl", "clave-de-prueba-123", is_staff=True, first_name="Bruno", last_name="Díaz")
+    group = Group.objects.filter(name="Agentes").first()
+    if group:
+        user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def supervisor(db):
+    user = User.objects.create_user("carla", "carla@desarrollosocial.gob.cl", "clave-de-prueba-123", is_staff=True, first_name="Carla", last_name="Soto")
+    group = Group.objects.filter(name="Supervisores").first()
+    if group:
+        user.groups.add(group)
+    return user
+
+
+def submission_data(**overrides):
+    data = {
+        "name": "Alicia Rojas",
+        "email": "alicia@desarrollosocial.gob.cl",
+        "category": Category.objects.get(name="Error de sistema").pk,
+        "region": Region.objects.get(code="AP").pk,
+        "project_number": "29928",
+        "message": "No puedo ingresar la rendición.",
+        "captcha_0": "abc",
+        "captcha_1": "PASSED",
+    }
+    data.update(overrides)
+    return data

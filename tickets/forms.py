@@ -1,0 +1,153 @@
+"""Public forms. All parsing of what people type lives here."""
+
+import re
+import uuid
+from urllib.parse import parse_qs, urlparse
+
+from captcha.fields import CaptchaField, CaptchaTextInput
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from tickets import tracking, uploads
+from tickets.models import Category, Region
+
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# The widest positive integer our column takes on every database.
+MAX_PROJECT_NUMBER = 2_147_483_647
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several <input type=file> with one name, as the old portal had (Django docs' pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        files = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        uploads.check_files(files)
+        return files
+
+
+class AttachmentsMixin:
+    def attachment_slots(self):
+        return range(1, settings.TICKET_MAX_FILES + 1)
+
+
+def parse_project_number(value: str) -> int:
+    value = (value or "").strip()
+    if "proyecto=" in value.lower():
+        # A pasted SIGEC address: http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=29928
+        params = {k.lower(): v for k, v in parse_qs(urlparse(value).query or value.split("?", 1)[-1]).items()}
+        value = (params.get("proyecto") or [""])[0].strip()
+    value = value.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", value) else value
+    if not re.fullmatch(r"\d+", value) or not 0 < int(value) <= MAX_PROJECT_NUMBER:
+        raise ValidationError(
+            _(
+                "Escriba el número de proyecto (solo dígitos, por ejemplo 29928) "
+                "o pegue la dirección de SIGEC que contiene «proyecto=»."
+            ),
+            code="invalid",
+        )
+    return int(value)
+
+
+class SubmitTicketForm(AttachmentsMixin, forms.Form):
+    name = forms.CharField(label=_("Nombre"), max_length=100, help_text=_("Ingrese su nombre completo."))
+    email = forms.EmailField(label=_("E-mail"), max_length=254, help_text=_("Ingrese su correo electrónico."))
+    category = forms.ModelChoiceField(
+        label=_("Categoría"),
+        queryset=Category.objects.filter(is_active=True),
+        empty_label=None,
+        help_text=_("Seleccione la categoría de su requerimiento."),
+    )
+    region = forms.ModelChoiceField(
+        label=_("Región"),
+        queryset=Region.objects.all(),
+        empty_label=_("-- Haz click para seleccionar --"),
+        help_text=_("Seleccione su región."),
+    )
+    project_number = forms.CharField(
+        label=_("Número de proyecto"),
+        max_length=300,
+        help_text=_("Ingrese el número de proyecto de su requerimiento."),
+        widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off"}),
+    )
+    message = forms.CharField(
+        label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 8}), help_text=_("Describa su requerimiento.")
+    )
+    attachments = MultipleFileField(label=_("Adjuntos"))
+    captcha = CaptchaField(
+        label=_("SPAM Prevención"),
+        help_text=_("Escriba el número que aparece en la imagen."),
+        error_messages={"invalid": _("El código no coincide con la imagen. Escriba el número que aparece en la nueva imagen.")},
+        widget=CaptchaTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission_token", uuid.uuid4())
+        self.fields["name"].widget.attrs["autocomplete"] = "name"
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+
+    def clean_name(self):
+        name = CONTROL_CHARS.sub(" ", self.cleaned_data["name"])
+        return " ".join(name.split())
+
+    def clean_email(self):
+        # Stored lower-cased so that look-ups by address use the index.
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_project_number(self):
+        return parse_project_number(self.cleaned_data["project_number"])
+
+
+class ReplyForm(AttachmentsMixin, forms.Form):
+    message = forms.CharField(label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6}))
+    attachments = MultipleFileField(label=_("Adjuntos"))
+
+
+class LookupForm(forms.Form):
+    tracking_id = forms.CharField(
+        label=_("ID de seguimiento"),
+        max_length=40,
+        help_text=_("Por ejemplo 1N7-XQE-RW26. Puede escribirlo en minúsculas y sin guiones."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False, help_text=_("El correo con que envió el ticket."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.LOOKUP_REQUIRES_EMAIL:
+            self.fields["email"].required = True
+        else:
+            del self.fields["email"]
+
+    def clean_tracking_id(self):
+        value = tracking.normalize(self.cleaned_data["tracking_id"])
+        if not value:
+            raise ValidationError(
+                _("Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."),
+                code="invalid",
+            )
+        return value
+
+    def clean_email(self):
+        return (self.cleaned_data.get("email") or "").strip().lower()
+
+
+class ForgottenIdForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254, help_text=_("El correo con que envió sus tickets."))
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()

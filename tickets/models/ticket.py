@@ -1,0 +1,432 @@
+"""Tickets and their conversation.
+
+Every change of a ticket's state has one home: a method on ``Ticket``. The public
+views, the admin and the cron commands call these verbs; none sets ``status``
+by hand. Each verb records history and queues its e-mails in one transaction.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets import business_calendar, uploads
+
+from .reference import Category, NonWorkingDay, Region
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("Nuevo")
+    WAITING_STAFF = "waiting", _("Esperando respuesta")
+    ANSWERED = "answered", _("Respondido")
+    IN_PROGRESS = "in_progress", _("En curso")
+    ON_HOLD = "on_hold", _("En espera")
+    RESOLVED = "resolved", _("Resuelto")
+    CLOSED = "closed", _("Cerrado")
+
+
+OPEN_STATUSES = [Status.NEW, Status.WAITING_STAFF, Status.ANSWERED, Status.IN_PROGRESS, Status.ON_HOLD]
+FINISHED_STATUSES = [Status.RESOLVED, Status.CLOSED]
+# While the ticket waits on staff the response clock runs.
+STAFF_CLOCK_STATUSES = [Status.NEW, Status.WAITING_STAFF, Status.IN_PROGRESS]
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Bajo")
+    MEDIUM = 2, _("Medio")
+    HIGH = 3, _("Alto")
+    CRITICAL = 4, _("Crítico")
+
+
+class Sequence(models.Model):
+    """A gap-tolerant counter that stays correct under concurrent submissions.
+
+    The UPDATE takes the row lock until the transaction ends, so two submissions
+    on PostgreSQL get consecutive numbers; SQLite serialises writers anyway.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    @classmethod
+    def next(cls, name: str) -> int:
+        with transaction.atomic():
+            if not cls.objects.filter(name=name).update(value=F("value") + 1):
+                cls.objects.get_or_create(name=name)
+                cls.objects.filter(name=name).update(value=F("value") + 1)
+            return cls.objects.values_list("value", flat=True).get(name=name)
+
+
+class Ticket(models.Model):
+    number = models.PositiveIntegerField(_("número"), unique=True, editable=False)
+    tracking_id = models.CharField(_("ID de seguimiento"), max_length=12, unique=True, editable=False)
+    # Set by the submission form so that a double click or a refreshed POST finds
+    # the ticket it already created instead of making a second one.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    name = models.CharField(_("nombre"), max_length=100)
+    email = models.EmailField(_("e-mail"))
+    category = models.ForeignKey(Category, models.PROTECT, related_name="tickets", verbose_name=_("categoría"))
+    region = models.ForeignKey(Region, models.PROTECT, related_name="tickets", verbose_name=_("región"))
+    project_number = models.PositiveIntegerField(_("número de proyecto"))
+    subject = models.CharField(_("asunto"), max_length=120, blank=True)
+    message = models.TextField(_("mensaje"))
+    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    language = models.CharField(_("idioma"), max_length=8, default="es")
+
+    status = models.CharField(_("estado"), max_length=12, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(_("prioridad"), choices=Priority.choices, default=Priority.LOW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("asignado a"),
+    )
+
+    created_at = models.DateTimeField(_("creado"), default=timezone.now)
+    updated_at = models.DateTimeField(_("actualizado"), default=timezone.now)
+    closed_at = models.DateTimeField(_("cerrado"), null=True, blank=True)
+    closed_by_system = models.BooleanField(_("cerrado automáticamente"), default=False)
+
+    # Denormalised so that neither the queue nor the public page count rows.
+    reply_count = models.PositiveIntegerField(_("respuestas"), default=0)
+    last_replier = models.CharField(_("última respuesta"), max_length=100, blank=True)
+
+    # Deadlines (see ARCHITECTURE.md): only one clock runs at a time.
+    staff_due_at = models.DateTimeField(_("plazo de respuesta"), null=True, blank=True)
+    requester_due_at = models.DateTimeField(_("plazo del solicitante"), null=True, blank=True)
+    awaiting_information = models.BooleanField(_("información solicitada"), default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["-created_at"], name="ticket_created"),
+            models.Index(fields=["-updated_at"], name="ticket_updated"),
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
+            models.Index(fields=["priority"], name="ticket_priority"),
+            models.Index(fields=["staff_due_at"], name="ticket_staff_due"),
+            models.Index(fields=["status", "requester_due_at"], name="ticket_requester_due"),
+            models.Index(fields=["email"], name="ticket_email"),
+            models.Index(fields=["project_number"], name="ticket_project"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.tracking_id}"
+
+    # --- reading -------------------------------------------------------------
+    def get_absolute_url(self):
+        return reverse("tickets:ticket", args=[self.tracking_id])
+
+    def public_url(self) -> str:
+        return settings.PUBLIC_SITE_URL + self.get_absolute_url()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.staff_due_at and self.staff_due_at < timezone.now())
+
+    @staticmethod
+    def subject_from(message: str) -> str:
+        first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+        return first if len(first) <= 80 else first[:79].rstrip() + "…"
+
+    # --- deadlines -----------------------------------------------------------
+    def business_deadline(self, start, hours: int):
+        # Extra days off are looked up for a window long enough for any realistic
+        # deadline (16 working hours never spans two months, even at Christmas).
+        extra = NonWorkingDay.dates_for(self.region, start.date() - timedelta(days=1), start.date() + timedelta(days=60))
+        return business_calendar.add_business_hours(
+            start, hours, subdiv=self.region.holiday_subdiv, extra_days=extra
+        )
+
+    def _start_staff_clock(self, now):
+        self.staff_due_at = self.business_deadline(now, settings.STAFF_RESPONSE_HOURS)
+        self.requester_due_at = None
+        self.awaiting_information = False
+
+    # --- verbs ---------------------------------------------------------------
+    def record(self, field: str, old, new, *, actor=None, actor_kind="agent"):
+        TicketEvent.objects.create(
+            ticket=self,
+            actor=actor,
+            actor_kind=actor_kind,
+            field=field,
+            old_value=str(old) if old is not None else "",
+            new_value=str(new) if new is not None else "",
+        )
+
+    def _set_status(self, new, *, actor=None, actor_kind="agent", now=None):
+        now = now or timezone.now()
+        old = self.status
+        if old == new:
+            return
+        self.status = new
+        if new in FINISHED_STATUSES:
+            self.closed_at = now
+            self.staff_due_at = None
+            self.requester_due_at = None
+        elif old in FINISHED_STATUSES:
+            self.closed_at = None
+            self.closed_by_system = False
+        self.record("status", Status(old).label, Status(new).label, actor=actor, actor_kind=actor_kind)
+
+    def add_attachments(self, files, *, reply=None):
+        for f in files:
+            content_type = uploads.check_file(f)
+            Attachment.objects.create(
+                ticket=self,
+                reply=reply,
+                file=f,
+                original_name=uploads.safe_display_name(f.name),
+                size=f.size,
+                content_type=content_type,
+                sha256=uploads.sha256_of(f),
+            )
+
+    @transaction.atomic
+    def add_requester_reply(self, *, message: str, files=(), ip_address=None) -> "Reply":
+        from tickets import emails
+
+        now = timezone.now()
+        reply = Reply.objects.create(
+            ticket=self, kind=Reply.Kind.REQUESTER, author_name=self.name, message=message, ip_address=ip_address, created_at=now
+        )
+        self.add_attachments(files, reply=reply)
+        # A reply on a finished ticket reopens it: the requester is not done.
+        self._set_status(Status.WAITING_STAFF, actor_kind="requester", now=now)
+        self._start_staff_clock(now)
+        self.reply_count += 1
+        self.last_replier = self.name
+        self.updated_at = now
+        self.save()
+        emails.requester_replied(reply)
+        return reply
+
+    @transaction.atomic
+    def add_agent_reply(self, *, user, message: str, kind: str = "public", files=()) -> "Reply":
+        """kind: "public" (an answer), "information" (asks for missing data), "internal" (a note)."""
+        from tickets import emails
+
+        now = timezone.now()
+        reply = Reply.objects.create(
+            ticket=self,
+            kind=Reply.Kind.AGENT,
+            author=user,
+            author_name=user.get_full_name() or user.get_username(),
+            message=message,
+            is_internal=kind == "internal",
+            requests_information=kind == "information",
+            created_at=now,
+        )
+        self.add_attachments(files, reply=reply)
+        if kind == "internal":
+            # Notes are for staff only: the requester's view of the ticket is unchanged.
+            return reply
+        self._set_status(Status.ANSWERED, actor=user, now=now)
+        self.staff_due_at = None
+        self.requester_due_at = self.business_deadline(now, settings.REQUESTER_RESPONSE_HOURS)
+        self.awaiting_information = kind == "information"
+        self.reply_count += 1
+        self.last_replier = reply.author_name
+        self.updated_at = now
+        self.save()
+        if kind == "information":
+            emails.information_requested(reply)
+        else:
+            emails.agent_replied(reply)
+        return reply
+
+    @transaction.atomic
+    def mark_resolved(self, *, user=None):
+        """By the requester ("Marcar como Resuelto") when user is None, else by an agent."""
+        from tickets import emails
+
+        if self.status == Status.RESOLVED:
+            return
+        now = timezone.now()
+        self._set_status(Status.RESOLVED, actor=user, actor_kind="agent" if user else "requester", now=now)
+        self.updated_at = now
+        self.save()
+        if user is not None:
+            emails.ticket_resolved(self)
+
+    @transaction.atomic
+    def change(self, *, user, **fields):
+        """Agent edits of status, priority, category or assignee, each recorded."""
+        from tickets import emails
+
+        now = timezone.now()
+        changed = False
+        if "status" in fields and fields["status"] != self.status:
+            new = fields["status"]
+            was_finished = self.status in FINISHED_STATUSES
+            self._set_status(new, actor=user, now=now)
+            if new in STAFF_CLOCK_STATUSES and (was_finished or self.staff_due_at is None):
+                self._start_staff_clock(now)
+            elif new == Status.ON_HOLD:
+                # Parked: nobody's clock runs.
+                self.staff_due_at = None
+                self.requester_due_at = None
+            if new == Status.RESOLVED:
+                emails.ticket_resolved(self)
+            changed = True
+        if "priority" in fields and int(fields["priority"]) != self.priority:
+            new = int(fields["priority"])
+            self.record("priority", Priority(self.priority).label, Priority(new).label, actor=user)
+            self.priority = new
+            changed = True
+        if "category" in fields and fields["category"].pk != self.category_id:
+            self.record("category", self.category, fields["category"], actor=user)
+            self.category = fields["category"]
+            changed = True
+        if "assignee" in fields and (fields["assignee"].pk if fields["assignee"] else None) != self.assignee_id:
+            old = self.assignee
+            self.record("assignee", _user_label(old), _user_label(fields["assignee"]), actor=user)
+            self.assignee = fields["assignee"]
+            if self.assignee and self.assignee != user:
+                emails.ticket_assigned(self)
+            changed = True
+        if changed:
+            self.updated_at = now
+            self.save()
+        return changed
+
+    def close_stalled(self, now=None) -> bool:
+        """Close a ticket whose requester never answered; False if someone got there first.
+
+        The conditional UPDATE is the claim: a second cron run, or a requester
+        reply racing with us, makes it match no row.
+        """
+        from tickets import emails
+
+        now = now or timezone.now()
+        new = Status.CLOSED if self.awaiting_information else Status.RESOLVED
+        with transaction.atomic():
+            claimed = Ticket.objects.filter(
+                pk=self.pk, status=Status.ANSWERED, requester_due_at=self.requester_due_at, requester_due_at__lte=now
+            ).update(status=new, closed_at=now, closed_by_system=True, requester_due_at=None, updated_at=now)
+            if claimed != 1:
+                return False
+            old = self.status
+            self.status, self.closed_at, self.closed_by_system = new, now, True
+            self.requester_due_at, self.updated_at = None, now
+            self.record("status", Status(old).label, Status(new).label, actor_kind="system")
+            reply = Reply.objects.create(
+                ticket=self, kind=Reply.Kind.SYSTEM, author_name="Mesa de Ayuda SIGEC", created_at=now,
+                message=str(
+                    _("Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo.")
+                    if new == Status.CLOSED
+                    else _("Ticket marcado como resuelto automáticamente: no hubo respuesta dentro del plazo.")
+                ),
+            )
+            Ticket.objects.filter(pk=self.pk).update(reply_count=F("reply_count") + 1, last_replier=reply.author_name)
+            emails.ticket_closed_automatically(self)
+        return True
+
+
+def _user_label(user):
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+class Reply(models.Model):
+    class Kind(models.TextChoices):
+        REQUESTER = "requester", _("Solicitante")
+        AGENT = "agent", _("Agente")
+        SYSTEM = "system", _("Sistema")
+
+    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="replies", verbose_name=_("ticket"))
+    kind = models.CharField(_("autor"), max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agente")
+    )
+    author_name = models.CharField(_("nombre"), max_length=150)
+    message = models.TextField(_("mensaje"))
+    is_internal = models.BooleanField(_("nota interna"), default=False)
+    requests_information = models.BooleanField(_("solicita información"), default=False)
+    ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    created_at = models.DateTimeField(_("fecha"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("respuesta")
+        verbose_name_plural = _("respuestas")
+        indexes = [models.Index(fields=["ticket", "created_at"], name="reply_ticket_created")]
+
+    def __str__(self):
+        return f"{self.ticket} · {self.author_name} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="attachments", verbose_name=_("ticket"))
+    # Empty for files sent with the ticket itself.
+    reply = models.ForeignKey(
+        Reply, models.CASCADE, null=True, blank=True, related_name="attachments", verbose_name=_("respuesta")
+    )
+    file = models.FileField(_("archivo"), upload_to=uploads.random_storage_name, max_length=200)
+    original_name = models.CharField(_("nombre original"), max_length=200)
+    size = models.PositiveBigIntegerField(_("tamaño"))
+    content_type = models.CharField(_("tipo"), max_length=100)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    created_at = models.DateTimeField(_("fecha"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("adjunto")
+        verbose_name_plural = _("adjuntos")
+
+    def __str__(self):
+        return self.original_name
+
+    def get_absolute_url(self):
+        return reverse("tickets:attachment", args=[self.ticket.tracking_id, self.pk])
+
+
+class TicketEvent(models.Model):
+    """One change of status, priority, category or assignee: who, when, from what, to what."""
+
+    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="events", verbose_name=_("ticket"))
+    created_at = models.DateTimeField(_("fecha"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("usuario")
+    )
+    actor_kind = models.CharField(_("origen"), max_length=10, default="agent")
+    field = models.CharField(_("campo"), max_length=20)
+    old_value = models.CharField(_("valor anterior"), max_length=150, blank=True)
+    new_value = models.CharField(_("valor nuevo"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("cambio")
+        verbose_name_plural = _("historial")
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
+
+    def __str__(self):
+        return f"{self.field}: {self.old_value} → {self.new_value}"
+
+    @property
+    def actor_label(self):
+        if self.actor_id:
+            return _user_label(self.actor)
+        return {"requester": _("Solicitante"), "system": _("Sistema")}.get(self.actor_kind, "")
+
+    @property
+    def field_label(self):
+        return {
+            "status": _("Estado"),
+            "priority": _("Prioridad"),
+            "category": _("Categoría"),
+            "assignee": _("Asignado a"),
+        }.get(self.field, self.field)

@@ -1,0 +1,197 @@
+"""Public pages. Each view: decorators → access helper → form → model verb → redirect."""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tickets import emails, tracking, uploads
+from tickets.clientip import client_ip
+from tickets.forms import ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
+from tickets.models import Attachment, Region, RegionalContact, Reply, Status, Ticket
+from tickets.submission import submit_ticket
+
+log = logging.getLogger(__name__)
+SESSION_KEY = "tickets"
+
+
+def remember(request, ticket):
+    """Let this browser reopen the ticket without typing the ID (and the e-mail) again."""
+    seen = request.session.get(SESSION_KEY, [])
+    if ticket.tracking_id not in seen:
+        request.session[SESSION_KEY] = (seen + [ticket.tracking_id])[-20:]
+
+
+def get_ticket_or_404(request, tracking_id, q=None):
+    """The one way in: a well-formed tracking ID that exists; anything else is the same 404."""
+    normalized = tracking.normalize(tracking_id)
+    if not normalized:
+        raise Http404
+    ticket = get_object_or_404((q if q is not None else Ticket.objects), tracking_id=normalized)
+    if settings.LOOKUP_REQUIRES_EMAIL and normalized not in request.session.get(SESSION_KEY, []):
+        raise Http404
+    return ticket
+
+
+# --- home and static pages ------------------------------------------------------------
+def home(request):
+    return render(request, "tickets/home.html")
+
+
+def upload_limits(request):
+    ctx = {
+        "types": uploads.allowed_types(),
+        "max_files": settings.TICKET_MAX_FILES,
+        "max_mb": settings.TICKET_MAX_FILE_SIZE // (1024 * 1024),
+    }
+    return render(request, "tickets/upload_limits.html", ctx)
+
+
+def regional_contacts(request):
+    regions = Region.objects.prefetch_related(Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name")))
+    return render(request, "tickets/regional_contacts.html", {"regions": [r for r in regions if r.contacts.all()]})
+
+
+# --- submitting ----------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def submit(request):
+    ip = client_ip(request)
+    if request.method == "POST":
+        form = SubmitTicketForm(request.POST, request.FILES)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                ticket = submit_ticket(
+                    name=d["name"],
+                    email=d["email"],
+                    category=d["category"],
+                    region=d["region"],
+                    project_number=d["project_number"],
+                    message=d["message"],
+                    files=d["attachments"],
+                    ip_address=ip,
+                    language=get_language() or "es",
+                    submission_token=d["submission_token"],
+                )
+            except ValidationError as exc:
+                form.add_error("attachments", exc)
+            else:
+                remember(request, ticket)
+                request.session["submitted"] = ticket.tracking_id
+                log.info("ticket submitted: number=%s id=%s", ticket.number, tracking.short(ticket.tracking_id))
+                return redirect("tickets:submitted")
+    else:
+        form = SubmitTicketForm()
+    return render(request, "tickets/submit.html", {"form": form, "ip": ip, "files_lost": form.is_bound and request.FILES})
+
+
+def submitted(request):
+    tracking_id = request.session.get("submitted")
+    if not tracking_id:
+        return redirect("tickets:submit")
+    ticket = get_object_or_404(Ticket, tracking_id=tracking_id)
+    return render(request, "tickets/submitted.html", {"ticket": ticket})
+
+
+# --- following a ticket --------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def lookup(request):
+    if request.method == "POST":
+        form = LookupForm(request.POST)
+        if form.is_valid():
+            q = Ticket.objects.filter(tracking_id=form.cleaned_data["tracking_id"])
+            if settings.LOOKUP_REQUIRES_EMAIL:
+                q = q.filter(email=form.cleaned_data["email"])
+            ticket = q.first()
+            if ticket:
+                remember(request, ticket)
+                return redirect(ticket)
+            form.add_error(None, _("No encontramos un ticket con esos datos. Revise el ID de seguimiento."))
+    else:
+        form = LookupForm(initial={"tracking_id": request.GET.get("id", "")[:40]})
+    return render(request, "tickets/lookup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def forgotten_id(request):
+    if request.method == "POST":
+        form = ForgottenIdForm(request.POST)
+        if form.is_valid():
+            email = form.cleaned_data["email"]
+            found = list(Ticket.objects.filter(email=email).select_related("category").order_by("-created_at")[:50])
+            # The page answers the same whether or not the address has tickets.
+            if found:
+                emails.forgotten_ids(email, found, language=get_language() or "es")
+            return render(request, "tickets/forgotten_id_sent.html", {"email": email})
+    else:
+        form = ForgottenIdForm()
+    return render(request, "tickets/forgotten_id.html", {"form": form})
+
+
+def ticket_page(request, tracking_id, reply_form=None):
+    ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
+    files = list(ticket.attachments.all())
+    replies = list(ticket.replies.filter(is_internal=False))
+    by_reply = {}
+    for f in files:
+        f.ticket = ticket  # spares a query per link
+        by_reply.setdefault(f.reply_id, []).append(f)
+    for r in replies:
+        r.files = by_reply.get(r.pk, [])
+    ctx = {
+        "ticket": ticket,
+        "ticket_files": by_reply.get(None, []),
+        "replies": replies,
+        "reply_form": reply_form or ReplyForm(),
+        "obfuscated_email": ticket.email.replace("@", " (at) ").replace(".", " (dot) "),
+        "can_resolve": ticket.status != Status.RESOLVED,
+    }
+    status = 400 if reply_form is not None else 200
+    return render(request, "tickets/ticket.html", ctx, status=status)
+
+
+@require_POST
+def reply(request, tracking_id):
+    ticket = get_ticket_or_404(request, tracking_id)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            ticket.add_requester_reply(
+                message=form.cleaned_data["message"], files=form.cleaned_data["attachments"], ip_address=client_ip(request)
+            )
+        except ValidationError as exc:
+            form.add_error("attachments", exc)
+        else:
+            messages.success(request, _("Su respuesta fue agregada al ticket."))
+            return redirect(ticket)
+    return ticket_page(request, tracking_id, reply_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def resolve(request, tracking_id):
+    ticket = get_ticket_or_404(request, tracking_id)
+    if request.method == "POST":
+        ticket.mark_resolved()
+        messages.success(request, _("El ticket quedó marcado como Resuelto. Si necesita algo más, puede responder y se reabrirá."))
+        return redirect(ticket)
+    return render(request, "tickets/resolve_confirm.html", {"ticket": ticket})
+
+
+def attachment(request, tracking_id, pk):
+    ticket = get_ticket_or_404(request, tracking_id)
+    f = get_object_or_404(
+        Attachment.objects.exclude(reply__is_internal=True).select_related(None), pk=pk, ticket=ticket
+    )
+    # Always a download, never rendered by our origin, whatever the file holds.
+    response = FileResponse(f.file.open("rb"), as_attachment=True, filename=f.original_name, content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
