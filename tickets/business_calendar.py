@@ -256,7 +256,7 @@ def _wall_to_instant(day: date, minutes: int) -> datetime:
             high = middle
         else:
             low = middle
-    return instant
+    return datetime.fromtimestamp(high, _UTC)
 
 
 @lru_cache(maxsize=4096)
@@ -328,7 +328,7 @@ def _search(
     extra = _extra_set(extra_days)
     # The day before too: on a DST night an instant's local date can be later than
     # the date whose period contains it.
-    first_day = _shift(_wall(moment).date(), -1)
+    first_day = _wall(moment).date()
     last_day = _shift(first_day, 366 * MAX_SEARCH_YEARS)
     remaining = amount
     for start_at, end_at in _working_periods(first_day, last_day, schedule, subdiv, extra):
