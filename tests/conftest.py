@@ -28,6 +28,18 @@ def pytest_configure():
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.EMAIL_SEND_ON_COMMIT = False
     settings.CAPTCHA_TEST_MODE = True
+    # django-simple-captcha copies its settings when it is imported, before this hook.
+    from captcha.conf import settings as captcha_settings
+
+    captcha_settings.CAPTCHA_TEST_MODE = True
+
+
+@pytest.fixture
+def strict_captcha(monkeypatch):
+    """The captcha as the public meets it: "PASSED" is not an answer."""
+    from captcha.conf import settings as captcha_settings
+
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
 
 
 @pytest.fixture(autouse=True)

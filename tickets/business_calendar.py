@@ -326,9 +326,9 @@ def _search(
     schedule = _schedule()
     subdiv = _normalize_subdiv(subdiv)
     extra = _extra_set(extra_days)
-    # The day before too: on a DST night an instant's local date can be later than
-    # the date whose period contains it.
-    first_day = _wall(moment).date()
+    # Starting a day early costs one lookup and guarantees no period that contains
+    # moment is skipped, whatever the time zone's transitions look like.
+    first_day = _shift(_wall(moment).date(), -1)
     last_day = _shift(first_day, 366 * MAX_SEARCH_YEARS)
     remaining = amount
     for start_at, end_at in _working_periods(first_day, last_day, schedule, subdiv, extra):

@@ -1,0 +1,247 @@
+import uuid
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.conftest import pdf, png, submission_data
+from tickets.models import Attachment, OutgoingEmail, Priority, Status, Ticket
+
+URL = "/ticket/nuevo/"
+
+
+def post(client, files=None, **overrides):
+    data = submission_data(**overrides)
+    if files is not None:
+        data["attachments"] = files
+    return client.post(URL, data, REMOTE_ADDR=overrides.pop("remote_addr", "192.168.21.120"))
+
+
+def test_the_form_shows_every_field_of_the_manual(client, db):
+    r = client.get(URL)
+    html = r.content.decode()
+    assert r.status_code == 200
+    for label in ["Nombre", "E-mail", "Categoría", "Región", "Número de proyecto", "Mensaje", "Adjuntos", "SPAM Prevención"]:
+        assert label in html
+    assert "-- Haz click para seleccionar --" in html
+    assert "Claves SIGEC - Cambio de clave" in html
+    assert "¿Qué es el número de proyecto?" in html
+    assert html.count('type="file" name="attachments"') == 10
+    assert "Límite de carga de archivos" in html
+
+
+def test_the_form_shows_the_ip_it_records(client, db):
+    r = client.get(URL, REMOTE_ADDR="192.168.21.139")
+    assert "<strong>192.168.21.139</strong> como su dirección IP" in r.content.decode()
+
+
+def test_a_valid_submission_creates_a_new_low_priority_ticket(client, db):
+    r = post(client)
+    assert r.status_code == 302 and r["Location"] == "/ticket/enviado/"
+    t = Ticket.objects.get()
+    assert t.status == Status.NEW
+    assert t.priority == Priority.LOW
+    assert t.name == "Alicia Rojas"
+    assert t.project_number == 29928
+    assert t.region.code == "AP"
+    assert t.ip_address == "192.168.21.120"
+    assert t.created_at is not None
+
+
+def test_the_confirmation_page_shows_tracking_id_number_and_link(client, db):
+    post(client)
+    t = Ticket.objects.get()
+    r = client.get("/ticket/enviado/")
+    html = r.content.decode()
+    assert t.tracking_id in html
+    assert f"<strong>{t.number}</strong>" in html
+    assert f'href="/ticket/{t.tracking_id}/"' in html
+    assert "Visualizar su ticket" in html
+    assert "correo no deseado" in html
+
+
+def test_the_confirmation_page_without_a_submission_sends_to_the_form(client, db):
+    r = client.get("/ticket/enviado/")
+    assert r.status_code == 302 and r["Location"] == URL
+
+
+def test_a_confirmation_email_is_queued_for_the_requester(client, db):
+    post(client)
+    t = Ticket.objects.get()
+    mail = OutgoingEmail.objects.get(kind="ticket_created")
+    assert mail.to == "alicia@desarrollosocial.gob.cl"
+    assert t.tracking_id in mail.subject
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "29928",
+        " 29928 ",
+        "http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=29928",
+        "https://sigec.mideplan.cl/sigec/view-proyecto.htm?foo=1&proyecto=29928#x",
+        "sigec.mideplan.cl/sigec/view-proyecto.htm?PROYECTO=29928",
+    ],
+)
+def test_it_takes_the_project_number_from_a_pasted_sigec_address(client, db, typed):
+    assert post(client, project_number=typed).status_code == 302
+    assert Ticket.objects.get().project_number == 29928
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "-5", "0", "12.5", "http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=", "99999999999"])
+def test_it_refuses_a_project_number_that_is_not_a_positive_integer(client, db, typed):
+    r = post(client, project_number=typed)
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert "número de proyecto" in r.content.decode().lower()
+
+
+@pytest.mark.parametrize("field", ["name", "email", "category", "region", "project_number", "message"])
+def test_every_required_field_is_required(client, db, field):
+    r = post(client, **{field: ""})
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert "Este campo es obligatorio." in r.content.decode()
+
+
+@pytest.mark.parametrize("email", ["no-es-un-correo", "a@b", "alicia@x.cl, otro@x.cl", "alicia@x.cl\r\nBcc: otro@x.cl"])
+def test_it_refuses_an_invalid_email(client, db, email):
+    r = post(client, email=email)
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert "Introduzca una dirección de correo electrónico válida." in r.content.decode()
+
+
+def test_the_email_is_stored_lower_case(client, db):
+    post(client, email="Alicia.Rojas@DesarrolloSocial.gob.cl")
+    assert Ticket.objects.get().email == "alicia.rojas@desarrollosocial.gob.cl"
+
+
+def test_line_breaks_in_the_name_are_flattened(client, db):
+    post(client, name="Alicia\r\nBcc: x@y.cl")
+    assert Ticket.objects.get().name == "Alicia Bcc: x@y.cl"
+
+
+def test_an_error_keeps_every_typed_value_and_asks_for_files_again(client, db):
+    r = post(client, files=[pdf()], project_number="abc", message="Mi mensaje <b>importante</b>")
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert 'value="Alicia Rojas"' in html
+    assert 'value="alicia@desarrollosocial.gob.cl"' in html
+    assert 'value="abc"' in html
+    assert "Mi mensaje &lt;b&gt;importante&lt;/b&gt;" in html
+    assert "vuelva a adjuntarlos" in html
+    assert 'href="#id_project_number"' in html  # the error summary links to the field
+
+
+def test_the_captcha_is_required(client, db, strict_captcha):
+    r = post(client, captcha_1="")
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+
+
+def test_a_wrong_captcha_answer_is_refused(client, db, strict_captcha):
+    r = post(client, captcha_0="nonexistent", captcha_1="12345")
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert "El código no coincide con la imagen" in r.content.decode()
+
+
+def test_a_solved_captcha_is_accepted_once(client, db, strict_captcha):
+    from captcha.models import CaptchaStore
+
+    key = CaptchaStore.generate_key()
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    assert post(client, captcha_0=key, captcha_1=answer).status_code == 302
+    r = post(client, captcha_0=key, captcha_1=answer, submission_token=str(uuid.uuid4()))
+    assert r.status_code == 200
+    assert Ticket.objects.count() == 1
+
+
+def test_attachments_are_stored_with_their_display_name_and_hash(client, db):
+    assert post(client, files=[pdf("Informe final.pdf"), png()]).status_code == 302
+    t = Ticket.objects.get()
+    names = sorted(t.attachments.values_list("original_name", flat=True))
+    assert names == ["Informe final.pdf", "pantalla.png"]
+    a = t.attachments.get(original_name="pantalla.png")
+    assert a.content_type == "image/png"
+    assert len(a.sha256) == 64
+    assert "pantalla" not in a.file.name
+
+
+def test_ten_files_are_accepted(client, db):
+    assert post(client, files=[pdf(f"a{i}.pdf") for i in range(10)]).status_code == 302
+    assert Attachment.objects.count() == 10
+
+
+def test_eleven_files_are_refused(client, db):
+    r = post(client, files=[pdf(f"a{i}.pdf") for i in range(11)])
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert "como máximo 10 archivos" in r.content.decode()
+
+
+def test_an_oversized_file_is_refused(client, db, settings):
+    settings.TICKET_MAX_FILE_SIZE = 1024
+    r = post(client, files=[pdf(content=b"%PDF-1.4\n" + b"0" * 1100)])
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert "pesa más de" in r.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("programa.exe", b"MZ\x90\x00" + b"\x00" * 100, "no tiene un tipo permitido"),
+        ("pagina.html", b"<html></html>", "no tiene un tipo permitido"),
+        ("factura.pdf", b"MZ\x90\x00" + b"\x00" * 100, "no corresponde a su extensión .pdf"),
+        ("foto.png", b"<html><script>alert(1)</script></html>", "no corresponde a su extensión .png"),
+    ],
+)
+def test_a_disallowed_or_disguised_file_is_refused(client, db, name, content, message):
+    r = post(client, files=[SimpleUploadedFile(name, content)])
+    assert r.status_code == 200
+    assert not Ticket.objects.exists()
+    assert message in r.content.decode()
+
+
+def test_a_double_submission_creates_one_ticket(client, db):
+    token = str(uuid.uuid4())
+    first = post(client, submission_token=token)
+    second = post(client, submission_token=token)
+    assert first.status_code == second.status_code == 302
+    assert Ticket.objects.count() == 1
+    assert OutgoingEmail.objects.filter(kind="ticket_created").count() == 1
+
+
+def test_two_different_forms_create_two_tickets(client, db):
+    post(client, submission_token=str(uuid.uuid4()))
+    post(client, submission_token=str(uuid.uuid4()))
+    assert Ticket.objects.count() == 2
+
+
+def test_it_ignores_a_forged_x_forwarded_for(client, db):
+    client.post(URL, submission_data(), REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_FOR="1.1.1.1")
+    assert Ticket.objects.get().ip_address == "10.1.2.3"
+
+
+def test_behind_one_trusted_proxy_it_takes_the_address_the_proxy_saw(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.post(URL, submission_data(), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 200.1.2.3")
+    assert Ticket.objects.get().ip_address == "200.1.2.3"
+
+
+def test_an_inactive_category_is_not_offered(client, db):
+    from tickets.models import Category
+
+    Category.objects.filter(name="Reportes").update(is_active=False)
+    html = client.get(URL).content.decode()
+    assert "Reportes" not in html
+    assert "Error de sistema" in html
+
+
+def test_a_request_body_over_the_limit_is_refused_before_reading(client, db, settings):
+    settings.MAX_REQUEST_SIZE = 1000
+    r = post(client, files=[pdf(content=b"%PDF-1.4\n" + b"0" * 2000)])
+    assert r.status_code == 413
+    assert "demasiado grande" in r.content.decode()
+    assert not Ticket.objects.exists()

@@ -1,0 +1,154 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.conftest import make_ticket, pdf, png
+from tickets.models import OutgoingEmail, Reply, Status, TicketEvent
+
+
+def page(client, ticket):
+    return client.get(f"/ticket/{ticket.tracking_id}/")
+
+
+def test_it_shows_what_the_manuals_ticket_view_shows(client, ticket):
+    html = page(client, ticket).content.decode()
+    assert f"Caso ID de seguimiento: {ticket.tracking_id}" in html
+    assert f"Ticket número: {ticket.number}" in html
+    assert "Estado del ticket" in html and ">Nuevo<" in html
+    assert "Marcar como Resuelto" in html
+    for label in ["Creado en", "Actualizado", "Última respuesta", "Área", "Respuestas", "Prioridad", "Bajo"]:
+        assert label in html
+    assert "Error de sistema" in html
+    assert "Metropolitana de Santiago" in html
+    assert "29928" in html
+    assert "No puedo ingresar la rendición del proyecto.<br>Me aparece un error 500." in html
+    assert "Añadir respuesta" in html
+
+
+def test_it_obfuscates_the_email_against_harvesters(client, ticket):
+    html = page(client, ticket).content.decode()
+    assert "alicia (at) desarrollosocial (dot) gob (dot) cl" in html
+    assert "alicia@desarrollosocial.gob.cl" not in html
+
+
+def test_it_shows_the_expected_answer_date(client, ticket):
+    assert ticket.staff_due_at is not None
+    assert "Respuesta esperada" in page(client, ticket).content.decode()
+
+
+def test_an_unknown_tracking_id_is_not_found(client, db):
+    assert client.get("/ticket/AAA-BBB-2222/").status_code == 404
+
+
+def test_a_malformed_tracking_id_is_not_found(client, db):
+    assert client.get("/ticket/nada/").status_code == 404
+
+
+def test_a_tracking_id_typed_without_dashes_opens_the_ticket(client, ticket):
+    raw = ticket.tracking_id.replace("-", "").lower()
+    assert client.get(f"/ticket/{raw}/").status_code == 200
+
+
+def test_the_requester_sees_agent_replies_but_never_internal_notes(client, ticket, agent):
+    ticket.add_agent_reply(user=agent, message="Le cambiamos la clave.", kind="public")
+    ticket.add_agent_reply(user=agent, message="Nota: revisar permisos del perfil", kind="internal")
+    html = page(client, ticket).content.decode()
+    assert "Le cambiamos la clave." in html
+    assert "revisar permisos" not in html
+
+
+def test_an_information_request_is_marked_for_the_requester(client, ticket, agent):
+    ticket.add_agent_reply(user=agent, message="Envíe el número de convenio.", kind="information")
+    html = page(client, ticket).content.decode()
+    assert "Solicita información" in html
+    assert "Su plazo para responder" in html
+    assert "pasará a estado Cerrado" in html
+
+
+def test_a_requester_reply_waits_on_staff(client, ticket):
+    r = client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Adjunto el pantallazo.", "attachments": [png()]})
+    assert r.status_code == 302 and r["Location"] == f"/ticket/{ticket.tracking_id}/"
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WAITING_STAFF
+    assert ticket.reply_count == 1
+    reply = Reply.objects.get(ticket=ticket)
+    assert reply.kind == Reply.Kind.REQUESTER and reply.attachments.count() == 1
+    html = client.get(r["Location"]).content.decode()
+    assert "Adjunto el pantallazo." in html
+    assert "pantalla.png" in html
+    assert "Su respuesta fue agregada al ticket." in html
+
+
+def test_an_empty_reply_is_refused_and_nothing_changes(client, ticket):
+    r = client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": ""})
+    assert r.status_code == 400
+    assert "Este campo es obligatorio." in r.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW and ticket.reply_count == 0
+
+
+def test_a_reply_with_a_disguised_file_is_refused_and_keeps_the_text(client, ticket):
+    bad = SimpleUploadedFile("virus.pdf", b"MZ\x90\x00" + b"\0" * 64)
+    r = client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Mi texto", "attachments": [bad]})
+    assert r.status_code == 400
+    assert "Mi texto</textarea>" in r.content.decode()
+    assert not Reply.objects.exists()
+
+
+def test_a_requester_reply_reopens_a_resolved_ticket(client, ticket):
+    ticket.mark_resolved()
+    client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Volvió a fallar."})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WAITING_STAFF
+    assert ticket.closed_at is None
+    assert ticket.staff_due_at is not None
+
+
+def test_a_requester_reply_notifies_staff(client, ticket):
+    client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Más datos."})
+    assert OutgoingEmail.objects.filter(kind="requester_replied", ticket=ticket).count() == 1
+
+
+def test_marking_resolved_asks_for_confirmation_first(client, ticket):
+    r = client.get(f"/ticket/{ticket.tracking_id}/resolver/")
+    assert r.status_code == 200
+    assert "Sí, marcar como Resuelto" in r.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+
+
+def test_marking_resolved_sets_resolved_and_records_it(client, ticket):
+    r = client.post(f"/ticket/{ticket.tracking_id}/resolver/")
+    assert r.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+    assert ticket.closed_at is not None
+    event = TicketEvent.objects.get(ticket=ticket)
+    assert (event.old_value, event.new_value, event.actor_kind) == ("Nuevo", "Resuelto", "requester")
+    assert "Marcar como Resuelto</a>" not in client.get(f"/ticket/{ticket.tracking_id}/").content.decode()
+
+
+def test_the_page_escapes_what_the_requester_wrote(client, db):
+    t = make_ticket(name="<script>alert(1)</script>", message="<img src=x onerror=alert(1)>")
+    html = page(client, t).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_ticket_page_query_count_does_not_grow_with_the_conversation(client, ticket, agent, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):
+        assert page(client, ticket).status_code == 200
+    for i in range(15):
+        ticket.add_agent_reply(user=agent, message=f"Respuesta {i}", files=[pdf(f"r{i}.pdf")])
+        ticket.add_requester_reply(message=f"Gracias {i}", files=[png(f"p{i}.png")])
+    with django_assert_max_num_queries(4):
+        html = page(client, ticket).content.decode()
+    assert "Respuesta 14" in html and "p14.png" in html
+
+
+@pytest.mark.parametrize("lookup_requires_email", [True])
+def test_with_email_required_the_id_alone_does_not_open_the_ticket(client, ticket, settings, lookup_requires_email):
+    settings.LOOKUP_REQUIRES_EMAIL = lookup_requires_email
+    assert page(client, ticket).status_code == 404
+    r = client.post("/ticket/ver/", {"tracking_id": ticket.tracking_id, "email": "Alicia@desarrollosocial.gob.cl"})
+    assert r.status_code == 302
+    assert page(client, ticket).status_code == 200
