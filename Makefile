@@ -29,8 +29,10 @@ test-browser: $(STAMP)
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 messages: $(STAMP)
-	cd tickets && ../$(PY) ../manage.py makemessages -l es -l en --no-location --no-obsolete
-	$(PY) manage.py makemessages -l es -l en --no-location --no-obsolete --ignore=.venv --ignore=tickets
+	$(PY) manage.py makemessages -l es -l en --no-location --no-obsolete \
+		--ignore=.venv --ignore=staticfiles --ignore=var --ignore=benchmarks --ignore=tests
+	$(PY) manage.py makemessages -d djangojs -l es -l en --no-location --no-obsolete \
+		--ignore=.venv --ignore=staticfiles --ignore=var --ignore=benchmarks --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

@@ -1,0 +1,120 @@
+"""The ticket page's conversation: what it shows, the reply box's POST, and staff downloads.
+
+Plain functions taking the TicketAdmin, so that tickets.py keeps only the admin's
+configuration. Each view: permission → object → form → Ticket verb → redirect.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from tickets.models import Attachment, CannedResponse, Reply, Ticket
+
+from .forms import AgentReplyForm, ReplyKind
+
+DRAFT_KEY = "admin-reply-draft-%s"
+CANNED_PARAM = "plantilla"
+
+
+def change_url(ticket_pk) -> str:
+    return reverse("admin:tickets_ticket_change", args=[ticket_pk])
+
+
+def conversation_context(request, ticket) -> dict:
+    """Everything the ticket page shows below the form, in a fixed number of queries."""
+    files = list(ticket.attachments.all())
+    by_reply = {}
+    for f in files:
+        by_reply.setdefault(f.reply_id, []).append(f)
+    replies = list(ticket.replies.all())
+    for r in replies:
+        r.files = by_reply.get(r.pk, [])
+        r.label = entry_label(r)
+    canned = [(c.pk, c.title, c.render(ticket)) for c in CannedResponse.objects.filter(is_active=True)]
+
+    draft = request.session.pop(DRAFT_KEY % ticket.pk, None)
+    initial = draft or {}
+    chosen = request.GET.get(CANNED_PARAM, "")
+    # Without JavaScript, "Insertar" reloads the page with the chosen text in the box.
+    for pk, _title, text in canned:
+        if chosen == str(pk):
+            initial = {**initial, "message": text}
+    return {
+        "ticket_files": by_reply.get(None, []),
+        "replies": replies,
+        "events": list(ticket.events.select_related("actor")),
+        "reply_form": AgentReplyForm(initial=initial),
+        "canned_responses": canned,
+        "canned_texts": {str(pk): text for pk, _title, text in canned},
+        "canned_param": CANNED_PARAM,
+        "chosen_canned": chosen,
+    }
+
+
+@require_POST
+def reply_view(model_admin, request, object_id):
+    ticket = get_object_or_404(Ticket, pk=object_id)
+    if not model_admin.has_change_permission(request, ticket):
+        raise PermissionDenied
+    form = AgentReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            ticket.add_agent_reply(user=request.user, message=d["message"], kind=d["kind"], files=d["attachments"])
+        except ValidationError as exc:
+            form.add_error("attachments", exc)
+        else:
+            messages.success(request, DONE[d["kind"]])
+            return redirect(change_url(ticket.pk) + "#conversacion")
+    # Keep what was typed for the page we send the agent back to; files must be chosen again.
+    request.session[DRAFT_KEY % ticket.pk] = {"message": request.POST.get("message", "")[:20000], "kind": request.POST.get("kind", "")}
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+    return redirect(change_url(ticket.pk) + "#responder")
+
+
+DONE = {
+    ReplyKind.PUBLIC: gettext_lazy("Respuesta enviada al solicitante. El ticket quedó en estado Respondido."),
+    ReplyKind.INFORMATION: gettext_lazy(
+        "Solicitud de información enviada. Si no hay respuesta dentro del plazo, el ticket se cerrará."
+    ),
+    ReplyKind.INTERNAL: gettext_lazy("Nota interna agregada. El solicitante no la ve."),
+}
+
+
+def attachment_view(model_admin, request, object_id, pk):
+    """Any attachment of the ticket, internal notes' included, always as a download."""
+    ticket = get_object_or_404(Ticket.objects.only("pk"), pk=object_id)
+    if not model_admin.has_view_permission(request, ticket):
+        raise PermissionDenied
+    f = Attachment.objects.filter(pk=pk, ticket=ticket).first()
+    if f is None:
+        raise Http404
+    try:
+        handle = f.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=True, filename=f.original_name, content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def entry_label(reply: Reply) -> str:
+    if reply.kind == Reply.Kind.REQUESTER:
+        return _("Solicitante")
+    if reply.kind == Reply.Kind.SYSTEM:
+        return _("Sistema")
+    if reply.is_internal:
+        return _("Nota interna")
+    if reply.requests_information:
+        return _("Solicitud de información")
+    return _("Respuesta pública")
