@@ -15,3 +15,6 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("", include("tickets.urls")),
 ]
+
+# Renders without the database, showing the pre-rendered regional contacts.
+handler500 = "tickets.errors.server_error"

@@ -6,19 +6,29 @@ configuration. Each view: permission → object → form → Ticket verb → red
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from tickets.models import Attachment, CannedResponse, Reply, Ticket
 
 from .forms import AgentReplyForm, ReplyKind
 
 DRAFT_KEY = "admin-reply-draft-%s"
+# Its fields sit on the same page as the admin's own form: a prefix keeps names and ids apart.
+REPLY_PREFIX = "reply"
 CANNED_PARAM = "plantilla"
+
+
+DONE = {
+    ReplyKind.PUBLIC: gettext_lazy("Respuesta enviada al solicitante. El ticket quedó en estado Respondido."),
+    ReplyKind.INFORMATION: gettext_lazy(
+        "Solicitud de información enviada. Si no hay respuesta dentro del plazo, el ticket se cerrará."
+    ),
+    ReplyKind.INTERNAL: gettext_lazy("Nota interna agregada. El solicitante no la ve."),
+}
 
 
 def change_url(ticket_pk) -> str:
@@ -27,9 +37,8 @@ def change_url(ticket_pk) -> str:
 
 def conversation_context(request, ticket) -> dict:
     """Everything the ticket page shows below the form, in a fixed number of queries."""
-    files = list(ticket.attachments.all())
     by_reply = {}
-    for f in files:
+    for f in ticket.attachments.exclude(reply=None):
         by_reply.setdefault(f.reply_id, []).append(f)
     replies = list(ticket.replies.all())
     for r in replies:
@@ -45,10 +54,9 @@ def conversation_context(request, ticket) -> dict:
         if chosen == str(pk):
             initial = {**initial, "message": text}
     return {
-        "ticket_files": by_reply.get(None, []),
         "replies": replies,
         "events": list(ticket.events.select_related("actor")),
-        "reply_form": AgentReplyForm(initial=initial),
+        "reply_form": AgentReplyForm(initial=initial, prefix=REPLY_PREFIX),
         "canned_responses": canned,
         "canned_texts": {str(pk): text for pk, _title, text in canned},
         "canned_param": CANNED_PARAM,
@@ -56,12 +64,13 @@ def conversation_context(request, ticket) -> dict:
     }
 
 
-@require_POST
 def reply_view(model_admin, request, object_id):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     ticket = get_object_or_404(Ticket, pk=object_id)
     if not model_admin.has_change_permission(request, ticket):
         raise PermissionDenied
-    form = AgentReplyForm(request.POST, request.FILES)
+    form = AgentReplyForm(request.POST, request.FILES, prefix=REPLY_PREFIX)
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -72,21 +81,15 @@ def reply_view(model_admin, request, object_id):
             messages.success(request, DONE[d["kind"]])
             return redirect(change_url(ticket.pk) + "#conversacion")
     # Keep what was typed for the page we send the agent back to; files must be chosen again.
-    request.session[DRAFT_KEY % ticket.pk] = {"message": request.POST.get("message", "")[:20000], "kind": request.POST.get("kind", "")}
+    request.session[DRAFT_KEY % ticket.pk] = {
+        "message": request.POST.get(form.add_prefix("message"), "")[:20000],
+        "kind": request.POST.get(form.add_prefix("kind"), ""),
+    }
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
     return redirect(change_url(ticket.pk) + "#responder")
-
-
-DONE = {
-    ReplyKind.PUBLIC: gettext_lazy("Respuesta enviada al solicitante. El ticket quedó en estado Respondido."),
-    ReplyKind.INFORMATION: gettext_lazy(
-        "Solicitud de información enviada. Si no hay respuesta dentro del plazo, el ticket se cerrará."
-    ),
-    ReplyKind.INTERNAL: gettext_lazy("Nota interna agregada. El solicitante no la ve."),
-}
 
 
 def attachment_view(model_admin, request, object_id, pk):

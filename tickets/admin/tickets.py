@@ -1,5 +1,211 @@
-from django.contrib import admin
+"""The queue and the ticket page. Every change goes through the Ticket verbs."""
 
-from tickets.models import Ticket
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import F, Q
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-admin.site.register(Ticket)
+from tickets import tracking
+from tickets.models import Priority, Status, Ticket
+from tickets.models.ticket import FINISHED_STATUSES
+
+from . import conversation
+from .filters import AssigneeFilter, OverdueFilter, StatusFilter
+from .forms import EDITABLE_FIELDS, TicketActionForm, TicketForm
+from .paginator import EstimatedCountPaginator
+
+# PostgreSQL's integer column; a longer number cannot be a ticket or project number.
+MAX_NUMBER = 2_147_483_647
+
+
+class QueueChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        # A message can be 20,000 characters; a page of 50 needs none of them.
+        return super().get_queryset(request, exclude_parameters).defer("message")
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    # --- the queue ------------------------------------------------------------------
+    list_display = (
+        "number", "tracking_id", "subject", "requester", "category", "region",
+        "status", "priority", "assignee_name", "created_at", "updated_at", "deadline",
+    )
+    list_display_links = ("number", "tracking_id")
+    list_filter = (StatusFilter, "priority", "category", "region", AssigneeFilter, OverdueFilter)
+    list_select_related = ("category", "region", "assignee")
+    list_per_page = 50
+    list_max_show_all = 200
+    # The number is unique and increases with creation, so "newest first" needs
+    # no tie-breaker column and walks the number's own index.
+    ordering = ("-number",)
+    # get_search_results below decides which columns a term is looked for in.
+    search_fields = ("name",)
+    search_help_text = _(
+        "ID de seguimiento (con o sin guiones), número de ticket o de proyecto, e-mail completo, "
+        "o parte del nombre o del mensaje."
+    )
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    actions = ("assign_to_me", "set_status", "set_priority", "mark_resolved")
+    action_form = TicketActionForm
+
+    # --- the ticket page --------------------------------------------------------------
+    form = TicketForm
+    readonly_fields = (
+        "number", "tracking_id", "name", "email", "project_number", "region", "ip_address", "created_at",
+        "message", "original_files", "staff_due_at", "requester_due_at", "awaiting_information",
+        "updated_at", "closed_at",
+    )
+    fieldsets = (
+        (
+            _("Lo que escribió el solicitante"),
+            {"fields": (("number", "tracking_id"), ("name", "email"), ("region", "project_number"),
+                        ("created_at", "ip_address"), "message", "original_files")},
+        ),
+        (_("Gestión"), {"fields": EDITABLE_FIELDS}),
+        (
+            _("Plazos"),
+            {"fields": (("staff_due_at", "requester_due_at"), "awaiting_information", ("updated_at", "closed_at"))},
+        ),
+    )
+
+    class Media:
+        css = {"all": ("css/admin-tickets.css",)}
+        js = ("js/admin-canned-responses.js",)
+
+    # --- columns -----------------------------------------------------------------------
+    @admin.display(description=_("solicitante"), ordering="name")
+    def requester(self, ticket):
+        return format_html('{}<br><span class="ticket-email">{}</span>', ticket.name, ticket.email)
+
+    @admin.display(description=_("asignado a"), ordering="assignee__first_name")
+    def assignee_name(self, ticket):
+        if ticket.assignee is None:
+            return None
+        return ticket.assignee.get_full_name() or ticket.assignee.get_username()
+
+    # Tickets with no deadline (waiting on the requester, parked) go last on every database.
+    @admin.display(description=_("plazo de respuesta"), ordering=F("staff_due_at").asc(nulls_last=True))
+    def deadline(self, ticket):
+        if ticket.staff_due_at is None:
+            return None
+        when = date_format(timezone.localtime(ticket.staff_due_at), "SHORT_DATETIME_FORMAT")
+        if ticket.is_overdue:
+            # A word as well as a colour, so the marker survives a screen reader and a grey screen.
+            return format_html('<strong class="overdue">{} · {}</strong>', _("Vencido"), when)
+        return when
+
+    @admin.display(description=_("adjuntos del ticket"))
+    def original_files(self, ticket):
+        files = ticket.attachments.filter(reply=None)
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a>',
+            ((reverse("admin:tickets_ticket_attachment", args=[ticket.pk, f.pk]), f.original_name) for f in files),
+        ) or _("Sin adjuntos")
+
+    # --- search --------------------------------------------------------------------------
+    def get_search_results(self, request, queryset, search_term):
+        """One indexed equality for IDs, numbers and addresses; a text scan only for words."""
+        term = " ".join(search_term.split())
+        if not term:
+            return queryset, False
+        tracking_id = tracking.normalize(term)
+        # Some names ("samuel meza") have a tracking ID's shape: only an existing ID wins.
+        if tracking_id and queryset.filter(tracking_id=tracking_id).exists():
+            return queryset.filter(tracking_id=tracking_id), False
+        digits = term.lstrip("#").replace(".", "")
+        if digits.isdigit():
+            n = int(digits)
+            if n > MAX_NUMBER:
+                return queryset.none(), False
+            return queryset.filter(Q(number=n) | Q(project_number=n)), False
+        if "@" in term and " " not in term:
+            # Addresses are stored lower-cased (the public forms do it), so this is an index look-up.
+            return queryset.filter(email=term.lower()), False
+        text = Q(name__icontains=term) | Q(subject__icontains=term) | Q(message__icontains=term) | Q(email__icontains=term)
+        return queryset.filter(text), False
+
+    # --- bulk actions (each ticket through its verb, so history and e-mails follow) ------------
+    @admin.action(description=_("Asignarme los tickets seleccionados"), permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        count = sum(t.change(user=request.user, assignee=request.user) for t in queryset)
+        msg = ngettext("%(count)d ticket asignado a usted.", "%(count)d tickets asignados a usted.", count)
+        self.message_user(request, msg % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Cambiar el estado al elegido"), permissions=["change"])
+    def set_status(self, request, queryset):
+        new = request.POST.get("new_status", "")
+        if new not in Status.values:
+            self.message_user(request, _("Elija el estado nuevo en la lista «Estado»."), messages.WARNING)
+            return
+        count = sum(t.change(user=request.user, status=new) for t in queryset)
+        msg = ngettext("%(count)d ticket cambió de estado.", "%(count)d tickets cambiaron de estado.", count)
+        self.message_user(request, msg % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Cambiar la prioridad a la elegida"), permissions=["change"])
+    def set_priority(self, request, queryset):
+        new = request.POST.get("new_priority", "")
+        if not new.isdigit() or int(new) not in Priority.values:
+            self.message_user(request, _("Elija la prioridad nueva en la lista «Prioridad»."), messages.WARNING)
+            return
+        count = sum(t.change(user=request.user, priority=int(new)) for t in queryset)
+        msg = ngettext("%(count)d ticket cambió de prioridad.", "%(count)d tickets cambiaron de prioridad.", count)
+        self.message_user(request, msg % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Marcar como Resuelto"), permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        count = 0
+        for t in queryset.exclude(status__in=FINISHED_STATUSES):
+            t.mark_resolved(user=request.user)
+            count += 1
+        msg = ngettext("%(count)d ticket marcado como Resuelto.", "%(count)d tickets marcados como Resueltos.", count)
+        self.message_user(request, msg % {"count": count}, messages.SUCCESS)
+
+    # --- permissions ------------------------------------------------------------------------
+    def has_add_permission(self, request):
+        # Tickets come from the public form, with its checks and its e-mails.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    # --- the ticket page ----------------------------------------------------------------------
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
+
+    def get_urls(self):
+        def wrap(view):
+            def wrapper(request, *args, **kwargs):
+                return view(self, request, *args, **kwargs)
+
+            return self.admin_site.admin_view(wrapper)
+
+        # Before the defaults, whose "<path:object_id>/" would swallow them.
+        return [
+            path("<int:object_id>/responder/", wrap(conversation.reply_view), name="tickets_ticket_reply"),
+            path(
+                "<int:object_id>/adjunto/<int:pk>/", wrap(conversation.attachment_view), name="tickets_ticket_attachment"
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(conversation.conversation_context(request, obj))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def save_model(self, request, obj, form, change):
+        # The form has already copied the new values onto obj; the verb must compare
+        # against what is stored, so it works on a fresh copy.
+        changed = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+        if changed:
+            Ticket.objects.get(pk=obj.pk).change(user=request.user, **changed)
