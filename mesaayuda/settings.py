@@ -5,35 +5,86 @@ defaults give a working development site on SQLite; production differs only
 by its environment.
 """
 
+import re
+from importlib.util import find_spec
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # nosec B105  # refused below when DEBUG=0
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+# django-environ turns "flase" into False and "ten" into a ValueError naming no
+# variable; these two say which variable is wrong, at start-up.
+def env_flag(name, default):
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1 or 0 (true/false), not {raw!r}.")
+
+
+def env_count(name, default, minimum=0):
+    raw = env.str(name, default="").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
 # Development is the default (as in healthchecks); production sets DEBUG=0
 # (the Docker image does) and must then give its own SECRET_KEY.
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env_flag("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY or (SECRET_KEY == DEV_SECRET_KEY and not DEBUG):
     raise ImproperlyConfigured(
         "SECRET_KEY is not set: with DEBUG=0 the SECRET_KEY environment variable is required "
         "(a long random string, see .env.example)."
     )
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too short for production: use at least 50 random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public address of the portal, used to build links in e-mails sent by cron.
-PUBLIC_SITE_URL = env.str("PUBLIC_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+PUBLIC_SITE_URL = env.str("PUBLIC_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", PUBLIC_SITE_URL):
+    raise ImproperlyConfigured(
+        f"PUBLIC_SITE_URL must be the portal's absolute address, e.g. https://mesadeayuda.example.gob.cl "
+        f"(it is required with DEBUG=0), not {PUBLIC_SITE_URL!r}."
+    )
+PUBLIC_SITE_ORIGIN = "/".join(PUBLIC_SITE_URL.split("/")[:3])
+
+# In production the public site's host by default; an empty list would answer 400 to every request.
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [urlsplit(PUBLIC_SITE_URL).hostname]
+)
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is empty: name the portal's host name(s), comma-separated.")
+# The public site's origin by default; more are only needed when the proxy does
+# not pass the browser's Host header through.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_SITE_ORIGIN])
+for origin in CSRF_TRUSTED_ORIGINS:
+    if not re.fullmatch(r"https?://[^/?#\s]+", origin):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS entries are origins like https://host, not {origin!r}.")
 # How many reverse proxies in front of the app append to X-Forwarded-For.
 # 0 means the header is ignored and REMOTE_ADDR is the client's address.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,11 +94,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "captcha",
+    # Admin log-in lock-out after repeated failures (see "Auth and sessions").
+    "axes",
     "tickets",
 ]
 
 MIDDLEWARE = [
+    # First, so that a load balancer's probe needs no Host, no HTTPS and no session.
+    "tickets.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -58,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tickets.middleware.security_headers",
+    # Last, as django-axes asks: turns a locked-out log-in into its lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mesaayuda.urls"
@@ -78,20 +136,38 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets are rendered with the templates above, so that templates/captcha/widgets/
+# overrides django-simple-captcha's widget (text alternative, layout); "django.forms"
+# above supplies Django's own widget templates to this renderer.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -----------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+except (KeyError, ValueError):
+    DATABASES = {"default": {}}
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not a database URL: use postgres://user:password@host:5432/name "
+        "or sqlite:////absolute/path/db.sqlite3."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Concurrent writers wait for the lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # Persistent connections (one per gunicorn thread), checked before reuse so a
+    # restarted or failed-over PostgreSQL costs one reconnect, not an error page.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_count("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The rate limits live in this cache: the default is per process, so several
+# app servers (or gunicorn workers that must agree) need CACHE_URL=redis://…
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://mesaayuda")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache" and not find_spec("redis"):
+    raise ImproperlyConfigured("CACHE_URL is a Redis URL but the redis package is missing: pip install '.[redis]'.")
 
 # --- Auth and sessions --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -100,8 +176,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_COOKIE_AGE = env_count("SESSION_COOKIE_AGE", default=8 * 3600, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
+# Staff often work on shared office computers, and the public's session only
+# remembers which tickets this browser opened: neither should outlive the browser.
+# The server still ends every session after SESSION_COOKIE_AGE.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_flag("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+# django-axes: after AXES_FAILURE_LIMIT failed admin log-ins for one username from
+# one IP, that pair is locked out for AXES_COOLOFF_MINUTES (each further try during
+# the lock-out restarts it). Per pair, not per username alone, so nobody can lock
+# a colleague out from elsewhere; the IP is the one tickets.clientip trusts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_count("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_count("AXES_COOLOFF_MINUTES", default=15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "tickets.clientip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 ADMIN_URL = env.str("ADMIN_URL", default="admin/").strip("/") + "/"
 
 # --- Internationalisation -----------------------------------------------------
@@ -120,15 +214,49 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # checks the tracking ID. MEDIA_ROOT must not be under a web server's document root.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = None
+# Pre-rendered fragments the error pages show without the database (tickets/snapshots.py).
+SNAPSHOT_DIR = env.path("SNAPSHOT_DIR", default=BASE_DIR / "var" / "snapshots")
+# Attachments go through the storage API: the file system under MEDIA_ROOT on one
+# server, or S3-compatible object storage shared by several
+# (FILE_STORAGE=storages.backends.s3.S3Storage, pip install '.[s3]').
+FILE_STORAGE = env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")
+try:
+    storage_module_found = bool(find_spec(FILE_STORAGE.rpartition(".")[0]))
+except (ImportError, ValueError):
+    storage_module_found = False
+if not storage_module_found:
+    raise ImproperlyConfigured(
+        f"FILE_STORAGE={FILE_STORAGE!r} cannot be imported (for S3 install the extra: pip install '.[s3]')."
+    )
+FILE_STORAGE_OPTIONS = {}
+if FILE_STORAGE.startswith("storages.backends.s3"):
+    # Read only when S3 is chosen. Keys may also come from boto3's usual sources
+    # (an instance role); the bucket stays private, as downloads go through the view.
+    FILE_STORAGE_OPTIONS = {
+        "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+        "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+        "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
+        "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+        "location": env.str("AWS_LOCATION", default="attachments"),
+        "default_acl": None,
+        "file_overwrite": False,
+        "querystring_auth": True,
+    }
 STORAGES = {
-    "default": {"BACKEND": env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")},
+    "default": {"BACKEND": FILE_STORAGE, "OPTIONS": FILE_STORAGE_OPTIONS},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Uploads are written to temporary files as they arrive, never held whole in memory.
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# Uploads are written to temporary files as they arrive, never held whole in memory;
+# the first handler stops a file at TICKET_MAX_FILE_SIZE and a request at
+# MAX_REQUEST_SIZE while they stream (tickets/uploadhandlers.py).
+FILE_UPLOAD_HANDLERS = [
+    "tickets.uploadhandlers.LimitedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_PERMISSIONS = 0o640
-TICKET_MAX_FILES = env.int("TICKET_MAX_FILES", default=10)
-TICKET_MAX_FILE_SIZE = env.int("TICKET_MAX_FILE_SIZE", default=10 * 1024 * 1024)
+TICKET_MAX_FILES = env_count("TICKET_MAX_FILES", default=10)
+TICKET_MAX_FILE_SIZE = env_count("TICKET_MAX_FILE_SIZE", default=10 * 1024 * 1024, minimum=1)
 TICKET_ALLOWED_EXTENSIONS = env.list(
     "TICKET_ALLOWED_EXTENSIONS",
     default=[
@@ -136,15 +264,19 @@ TICKET_ALLOWED_EXTENSIONS = env.list(
         "jpg", "jpeg", "png", "gif", "txt", "csv", "zip",
     ],
 )
+# All the attachments of one ticket, its replies' included.
+TICKET_MAX_TOTAL_SIZE = env_count("TICKET_MAX_TOTAL_SIZE", default=50 * 1024 * 1024, minimum=1)
 # A request larger than every file at its limit plus the text fields is refused
-# before its body is read.
-MAX_REQUEST_SIZE = env.int("MAX_REQUEST_SIZE", default=TICKET_MAX_FILES * TICKET_MAX_FILE_SIZE + 1024 * 1024)
+# before its body is read. nginx's client_max_body_size should match it.
+MAX_REQUEST_SIZE = env_count(
+    "MAX_REQUEST_SIZE", default=TICKET_MAX_FILES * TICKET_MAX_FILE_SIZE + 1024 * 1024, minimum=1024 * 1024
+)
 
 # --- Help-desk rules -------------------------------------------------------------
 # The manual lets the tracking ID alone open a ticket; set this to also ask for the e-mail.
-LOOKUP_REQUIRES_EMAIL = env.bool("LOOKUP_REQUIRES_EMAIL", default=False)
-STAFF_RESPONSE_HOURS = env.int("STAFF_RESPONSE_HOURS", default=16)
-REQUESTER_RESPONSE_HOURS = env.int("REQUESTER_RESPONSE_HOURS", default=16)
+LOOKUP_REQUIRES_EMAIL = env_flag("LOOKUP_REQUIRES_EMAIL", default=False)
+STAFF_RESPONSE_HOURS = env_count("STAFF_RESPONSE_HOURS", default=16, minimum=1)
+REQUESTER_RESPONSE_HOURS = env_count("REQUESTER_RESPONSE_HOURS", default=16, minimum=1)
 # Working hours per weekday (0 = Monday) as "HH:MM-HH:MM" ranges separated by commas;
 # an empty value is a day off. A break is two ranges: "09:00-13:00,14:00-18:00".
 BUSINESS_HOURS = {
@@ -160,6 +292,37 @@ BUSINESS_HOURS = {
     ]
 }
 
+# --- Rate limits (tickets/ratelimit.py) ----------------------------------------------
+# "<count>/<period>", period s, m, h or d with an optional multiplier ("100/15m").
+# Per client IP generous enough for a regional office behind one address; per
+# recipient address tight enough that the forms are no use as a spam relay.
+def env_rate(name, default):
+    value = env.str(name, default=default).strip()
+    if not re.fullmatch(r"\d+\s*/\s*\d*\s*[smhd]", value) or re.fullmatch(r"\d+\s*/\s*0+\s*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must be a rate like '5/h', '100/15m' or '1000/d', not {value!r}.")
+    return value
+
+
+RATELIMIT_SUBMIT = env_rate("RATELIMIT_SUBMIT", "20/h")  # POSTs of the new-ticket form, per IP
+RATELIMIT_REPLY = env_rate("RATELIMIT_REPLY", "60/h")  # public replies, per IP
+RATELIMIT_FORGOTTEN_ID = env_rate("RATELIMIT_FORGOTTEN_ID", "10/h")  # forgotten-ID requests, per IP
+RATELIMIT_LOOKUP = env_rate("RATELIMIT_LOOKUP", "30/h")  # failed tracking-ID look-ups, per IP
+RATELIMIT_CONFIRMATION_EMAIL = env_rate("RATELIMIT_CONFIRMATION_EMAIL", "10/d")  # per recipient
+RATELIMIT_FORGOTTEN_ID_EMAIL = env_rate("RATELIMIT_FORGOTTEN_ID_EMAIL", "5/d")  # per recipient
+# Failed look-ups from everyone together. Past it, every failed look-up waits
+# LOOKUP_ABUSE_DELAY seconds and supervisors get one alert per window: guessing a
+# 49-bit ID from many addresses at once becomes slow and visible.
+RATELIMIT_LOOKUP_GLOBAL = env_rate("RATELIMIT_LOOKUP_GLOBAL", "1000/h")
+LOOKUP_ABUSE_DELAY = env.float("LOOKUP_ABUSE_DELAY", default=1.5)
+
+# --- Retention ----------------------------------------------------------------------
+# anonymize_closed_tickets erases the personal data of tickets resolved or closed
+# longer ago than this.
+RETENTION_MONTHS = env_count("RETENTION_MONTHS", default=24, minimum=1)
+# purge_old_records deletes sent notification e-mails and access-log rows older than these.
+SENT_EMAIL_RETENTION_DAYS = env_count("SENT_EMAIL_RETENTION_DAYS", default=90, minimum=1)
+ACCESS_LOG_RETENTION_DAYS = env_count("ACCESS_LOG_RETENTION_DAYS", default=730, minimum=1)
+
 # --- Captcha ----------------------------------------------------------------------
 CAPTCHA_CHALLENGE_FUNCT = "tickets.captcha.digits_challenge"
 CAPTCHA_LENGTH = 5
@@ -167,26 +330,42 @@ CAPTCHA_IMAGE_SIZE = (150, 50)
 CAPTCHA_FONT_SIZE = 34
 CAPTCHA_TIMEOUT = 10
 # Accepts the answer "PASSED": only for automated tests and benchmarks, never in production.
-CAPTCHA_TEST_MODE = env.bool("CAPTCHA_TEST_MODE", default=False)
+CAPTCHA_TEST_MODE = env_flag("CAPTCHA_TEST_MODE", default=False)
 
 # --- E-mail -------------------------------------------------------------------------
+# smtp+tls://user:password@host:587 in production; there it is required, as the
+# console backend would print every message, names and addresses included, to the log.
+if not DEBUG and not env.str("EMAIL_URL", default=""):
+    raise ImproperlyConfigured("EMAIL_URL is required with DEBUG=0, e.g. smtp+tls://user:password@smtp.example.gob.cl:587.")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mesa de Ayuda SIGEC <mesaayuda@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where new tickets are announced when no agent is routed for their category or region.
 HELPDESK_NOTIFY_EMAIL = env.str("HELPDESK_NOTIFY_EMAIL", default="soporte@localhost")
+# Where people exercise their rights over their personal data (named in the privacy notice).
+PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default=HELPDESK_NOTIFY_EMAIL)
 
 # --- Security -------------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_HTTPS_PROXY", default=False) else None
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# With DEBUG=0 every protection here is on unless the environment turns it off;
+# with DEBUG=1 they default off so runserver works over plain HTTP.
+# BEHIND_HTTPS_PROXY=1 believes X-Forwarded-Proto: only when the proxy in front
+# terminates TLS and overwrites that header (nginx: proxy_set_header X-Forwarded-Proto $scheme).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_flag("BEHIND_HTTPS_PROXY", default=False) else None
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_SECONDS = env_count("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", default=False)
+# Preloading writes the domain into browsers' built-in HTTPS lists, hard to undo:
+# the ministry's domain owners decide that, not this portal, so check --deploy's
+# reminder (security.W021) is silenced until SECURE_HSTS_PRELOAD=1.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere, the admin included (Django 5.2's loads all
+# of its code from files); tests/test_production.py checks the pages against it.
 CSP_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -196,13 +375,27 @@ CSP_POLICY = (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "line"}},
+    # A tracking ID opens its ticket: log lines carry its short prefix only
+    # (tickets/logging.py), so "Not Found: /ticket/1N7-…/" is the one line per error.
+    "filters": {"tracking_ids": {"()": "tickets.logging.RedactTrackingIds"}},
+    "formatters": {
+        "line": {"class": "tickets.logging.RedactingFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+            "filters": ["tracking_ids"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"handlers": ["stdout"], "level": "WARNING", "propagate": False}},
+    "loggers": {
+        "django.request": {"handlers": ["stdout"], "level": "WARNING", "propagate": False, "filters": ["tracking_ids"]}
+    },
 }
 
 # Try to send each message right after its transaction commits (in a background
 # thread); the send_queued_mail cron command retries whatever that misses.
-EMAIL_SEND_ON_COMMIT = env.bool("EMAIL_SEND_ON_COMMIT", default=True)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_SEND_ON_COMMIT = env_flag("EMAIL_SEND_ON_COMMIT", default=True)
+EMAIL_TIMEOUT = env_count("EMAIL_TIMEOUT", default=10, minimum=1)

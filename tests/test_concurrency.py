@@ -1,0 +1,60 @@
+"""Submissions racing on PostgreSQL, for real: threads, each with its own connection."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from tickets.models import Category, Region, Ticket
+from tickets.submission import submit_ticket
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL's concurrent writers (SQLite serialises them): run with DATABASE_URL=postgres://…",
+)
+
+SUBMISSIONS = 50
+
+
+# transaction=True: the threads' commits must be real and visible to each other.
+# serialized_rollback=True: puts back the regions and categories the migrations
+# seeded, which the flush after a transactional test would otherwise remove.
+@needs_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_fifty_parallel_submissions_get_distinct_numbers_and_tracking_ids():
+    category = Category.objects.get(name="Error de sistema")
+    region = Region.objects.get(code="RM")
+    start = threading.Barrier(SUBMISSIONS)
+    errors = []
+
+    def submit(i):
+        try:
+            start.wait(timeout=30)
+            submit_ticket(
+                name=f"Solicitante {i}",
+                email=f"persona{i}@desarrollosocial.gob.cl",
+                category=category,
+                region=region,
+                project_number=29928,
+                message=f"Consulta número {i}",
+                ip_address=f"192.168.21.{i}",
+            )
+        except Exception as exc:  # collected, so one failure does not hang the others
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(SUBMISSIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert errors == []
+    assert not any(t.is_alive() for t in threads)
+    numbers, tracking_ids = zip(*Ticket.objects.values_list("number", "tracking_id"))
+    assert len(numbers) == SUBMISSIONS
+    # The counter's row lock hands out consecutive numbers, no gaps and no repeats.
+    assert sorted(numbers) == list(range(min(numbers), min(numbers) + SUBMISSIONS))
+    assert len(set(tracking_ids)) == SUBMISSIONS
+
