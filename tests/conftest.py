@@ -32,6 +32,9 @@ def pytest_configure():
     from captcha.conf import settings as captcha_settings
 
     captcha_settings.CAPTCHA_TEST_MODE = True
+    # django-axes refuses authenticate() calls without a request, which is how
+    # client.login() calls it; tests/security/test_admin_lockout.py turns it back on.
+    settings.AXES_ENABLED = False
 
 
 @pytest.fixture
@@ -48,6 +51,13 @@ def media_root(settings):
     settings.MEDIA_ROOT = path
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def snapshot_dir(settings, tmp_path):
+    # Contacts snapshots (tickets/snapshots.py) must never land in the real var/.
+    settings.SNAPSHOT_DIR = tmp_path / "snapshots"
+    return settings.SNAPSHOT_DIR
 
 
 @pytest.fixture(autouse=True)

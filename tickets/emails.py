@@ -4,13 +4,18 @@ Called inside the transaction of the change that causes the message, so the
 mail exists if and only if the change does. ``send_queued_mail`` sends them.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from tickets import outbox, ratelimit
 from tickets.models import OutgoingEmail
+
+log = logging.getLogger(__name__)
 
 
 def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
@@ -21,16 +26,24 @@ def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
         subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())
         text = render_to_string(f"emails/{kind}-body.txt", ctx)
         html = render_to_string(f"emails/{kind}-body.html", ctx)
-    rows = [
-        OutgoingEmail(kind=kind, to=to, subject=subject[:250], body_text=text, body_html=html, ticket=ticket)
-        for to in sorted(set(recipients))
-        if to
-    ]
+    rows = []
+    for to in sorted(set(recipients)):
+        if not to:
+            continue
+        row = OutgoingEmail(kind=kind, to=to[:254], subject=subject[:250], body_text=text, body_html=html, ticket=ticket)
+        # The forms validate addresses; this is the last line against a CR/LF or
+        # a second address smuggled in elsewhere. A row that can never be sent is
+        # kept as "failed", visible in admin, instead of breaking the change.
+        row.last_error = outbox.recipient_problem(to)
+        if row.last_error:
+            row.state = OutgoingEmail.State.FAILED
+        rows.append(row)
     OutgoingEmail.objects.bulk_create(rows)
-    if rows and settings.EMAIL_SEND_ON_COMMIT:
-        from tickets import outbox
-
-        ids = [r.pk for r in rows if r.pk]
+    for row in rows:
+        if row.state == OutgoingEmail.State.FAILED:
+            log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, kind)
+    ids = [r.pk for r in rows if r.pk and r.state == OutgoingEmail.State.QUEUED]
+    if ids and settings.EMAIL_SEND_ON_COMMIT:
         transaction.on_commit(lambda: outbox.send_soon(ids))
     return rows
 
@@ -46,7 +59,11 @@ def _agent_addresses(ticket):
 
 # --- to the requester ----------------------------------------------------------------
 def ticket_created(ticket):
-    _queue("ticket_created", [ticket.email], ticket=ticket, language=ticket.language)
+    # An anonymous form that mails any address it is given would be a spam relay:
+    # past the per-address limit the ticket is still created, and staff still
+    # hear of it, but no confirmation goes out (ratelimit.allow logs it).
+    if ratelimit.allow("confirmation_email", ticket.email):
+        _queue("ticket_created", [ticket.email], ticket=ticket, language=ticket.language)
     _queue("new_ticket_agents", _agent_addresses(ticket), ticket=ticket)
 
 
@@ -75,7 +92,8 @@ def forgotten_ids(email, tickets, *, language="es"):
 # --- to agents ---------------------------------------------------------------------------
 def requester_replied(reply):
     ticket = reply.ticket
-    if ticket.assignee_id and ticket.assignee.email:
+    # An assignee who has left (deactivated) is as good as none.
+    if ticket.assignee_id and ticket.assignee.is_active and ticket.assignee.email:
         recipients = {ticket.assignee.email}
     else:
         recipients = _agent_addresses(ticket)
@@ -85,3 +103,19 @@ def requester_replied(reply):
 def ticket_assigned(ticket):
     if ticket.assignee and ticket.assignee.email:
         _queue("ticket_assigned", [ticket.assignee.email], ticket=ticket)
+
+
+def lookup_abuse_alert(*, failed, budget, period_minutes, window_start):
+    """Failed tracking-ID look-ups passed the global budget: someone may be guessing IDs."""
+    User = get_user_model()
+    q = User.objects.filter(is_active=True, groups__name="Supervisores").exclude(email="")
+    recipients = set(q.values_list("email", flat=True)) or {settings.HELPDESK_NOTIFY_EMAIL}
+    _queue(
+        "lookup_abuse_alert",
+        recipients,
+        failed=failed,
+        budget=budget,
+        period_minutes=period_minutes,
+        window_start=window_start,
+        delay=settings.LOOKUP_ABUSE_DELAY,
+    )

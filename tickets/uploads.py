@@ -17,6 +17,7 @@ import uuid
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -126,6 +127,14 @@ MESSAGES = {
     "empty": _('El archivo "%(name)s" está vacío.'),
     "too_big": _('El archivo "%(name)s" pesa más de %(limit)s, el máximo permitido.'),
     "content": _('El contenido del archivo "%(name)s" no corresponde a su extensión .%(extension)s.'),
+    "ticket_total": _(
+        "Los archivos adjuntos suman %(total)s y un ticket puede tener como máximo %(limit)s en adjuntos. "
+        "Adjunte menos archivos o archivos más pequeños."
+    ),
+    "ticket_total_left": _(
+        "Este ticket ya tiene %(used)s en adjuntos y el máximo por ticket, sumando todas sus respuestas, "
+        "es %(limit)s: puede adjuntar hasta %(left)s más."
+    ),
 }
 
 
@@ -291,6 +300,28 @@ def check_files(files: list) -> list[str]:
     if errors:
         raise ValidationError(errors)
     return content_types
+
+
+def check_ticket_total(ticket, files) -> None:
+    """Refuse files that would take a ticket, with all its replies, past TICKET_MAX_TOTAL_SIZE.
+
+    ``ticket`` is None for a new ticket. Two replies racing may together pass
+    the limit by one reply's worth; the per-request limit still bounds that.
+    """
+    new = sum(f.size or 0 for f in files)
+    if not new:
+        return
+    limit = settings.TICKET_MAX_TOTAL_SIZE
+    used = 0
+    if ticket is not None:
+        used = ticket.attachments.aggregate(total=Sum("size"))["total"] or 0
+    if used + new <= limit:
+        return
+    if used:
+        params = {"used": _human_size(used), "limit": _human_size(limit), "left": _human_size(max(limit - used, 0))}
+        raise ValidationError(MESSAGES["ticket_total_left"], code="ticket_too_big", params=params)
+    params = {"total": _human_size(new), "limit": _human_size(limit)}
+    raise ValidationError(MESSAGES["ticket_total"], code="ticket_too_big", params=params)
 
 
 def sha256_of(f) -> str:

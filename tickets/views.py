@@ -10,16 +10,22 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
 from tickets.forms import ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
 from tickets.models import Attachment, Region, RegionalContact, Reply, Status, Ticket
+from tickets.privacy import record_access
+from tickets.ratelimit import allow, failed_lookup, ratelimit, throttle_failed_lookups
 from tickets.submission import submit_ticket
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "tickets"
+# A failed look-up says the same whatever was typed, well-formed or not.
+NOT_FOUND = _lazy("No encontramos un ticket con esos datos. Revise el ID de seguimiento.")
+ID_SHAPE = _lazy("Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió.")
 
 
 def remember(request, ticket):
@@ -30,10 +36,12 @@ def remember(request, ticket):
 
 
 def get_ticket_or_404(request, tracking_id, q=None):
-    """The one way in: a well-formed tracking ID that exists; anything else is the same 404."""
+    """The one way in: a well-formed tracking ID that exists; anything else is the same 404.
+
+    A malformed ID is still looked up (as "", which matches nothing), so that
+    neither the answer nor its timing tells the two apart.
+    """
     normalized = tracking.normalize(tracking_id)
-    if not normalized:
-        raise Http404
     ticket = get_object_or_404((q if q is not None else Ticket.objects), tracking_id=normalized)
     if settings.LOOKUP_REQUIRES_EMAIL and normalized not in request.session.get(SESSION_KEY, []):
         raise Http404
@@ -50,6 +58,7 @@ def upload_limits(request):
         "types": uploads.allowed_types(),
         "max_files": settings.TICKET_MAX_FILES,
         "max_mb": settings.TICKET_MAX_FILE_SIZE // (1024 * 1024),
+        "max_total_mb": settings.TICKET_MAX_TOTAL_SIZE // (1024 * 1024),
     }
     return render(request, "tickets/upload_limits.html", ctx)
 
@@ -60,6 +69,7 @@ def regional_contacts(request):
 
 
 # --- submitting ----------------------------------------------------------------------
+@ratelimit("submit", per="ip")
 @require_http_methods(["GET", "POST"])
 def submit(request):
     ip = client_ip(request)
@@ -68,6 +78,7 @@ def submit(request):
         if form.is_valid():
             d = form.cleaned_data
             try:
+                uploads.check_ticket_total(None, d["attachments"])
                 ticket = submit_ticket(
                     name=d["name"],
                     email=d["email"],
@@ -101,24 +112,33 @@ def submitted(request):
 
 
 # --- following a ticket --------------------------------------------------------------
+@throttle_failed_lookups
 @require_http_methods(["GET", "POST"])
 def lookup(request):
     if request.method == "POST":
         form = LookupForm(request.POST)
-        if form.is_valid():
-            q = Ticket.objects.filter(tracking_id=form.cleaned_data["tracking_id"])
-            if settings.LOOKUP_REQUIRES_EMAIL:
-                q = q.filter(email=form.cleaned_data["email"])
-            ticket = q.first()
-            if ticket:
-                remember(request, ticket)
-                return redirect(ticket)
-            form.add_error(None, _("No encontramos un ticket con esos datos. Revise el ID de seguimiento."))
+        valid = form.is_valid()
+        d = form.cleaned_data
+        # Always one query, even for what cannot be an ID ("" matches nothing):
+        # a malformed and a well-formed unknown ID take the same path and time.
+        q = Ticket.objects.filter(tracking_id=d.get("tracking_id", ""))
+        if settings.LOOKUP_REQUIRES_EMAIL:
+            q = q.filter(email=d.get("email", ""))
+        ticket = q.first()
+        if valid and ticket:
+            remember(request, ticket)
+            return redirect(ticket)
+        if request.POST.get("tracking_id", "").strip():
+            failed_lookup(request)
+            form.errors.pop("tracking_id", None)
+            form.add_error("tracking_id", ID_SHAPE)
+            form.add_error(None, NOT_FOUND)
     else:
         form = LookupForm(initial={"tracking_id": request.GET.get("id", "")[:40]})
     return render(request, "tickets/lookup.html", {"form": form})
 
 
+@ratelimit("forgotten_id", per="ip")
 @require_http_methods(["GET", "POST"])
 def forgotten_id(request):
     if request.method == "POST":
@@ -126,8 +146,11 @@ def forgotten_id(request):
         if form.is_valid():
             email = form.cleaned_data["email"]
             found = list(Ticket.objects.filter(email=email).select_related("category").order_by("-created_at")[:50])
-            # The page answers the same whether or not the address has tickets.
-            if found:
+            # The page answers the same whether or not the address has tickets,
+            # and whether or not the address is over its limit (then nothing is sent).
+            # Counted either way, so the limit says nothing about the address.
+            allowed = allow("forgotten_id_email", email)
+            if found and allowed:
                 emails.forgotten_ids(email, found, language=get_language() or "es")
             return render(request, "tickets/forgotten_id_sent.html", {"email": email})
     else:
@@ -135,8 +158,10 @@ def forgotten_id(request):
     return render(request, "tickets/forgotten_id.html", {"form": form})
 
 
+@throttle_failed_lookups
 def ticket_page(request, tracking_id, reply_form=None):
     ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
+    record_access(request, ticket, "public_view")
     files = list(ticket.attachments.all())
     replies = list(ticket.replies.filter(is_internal=False))
     by_reply = {}
@@ -157,15 +182,17 @@ def ticket_page(request, tracking_id, reply_form=None):
     return render(request, "tickets/ticket.html", ctx, status=status)
 
 
+@ratelimit("reply", per="ip")
+@throttle_failed_lookups
 @require_POST
 def reply(request, tracking_id):
     ticket = get_ticket_or_404(request, tracking_id)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
+        files = form.cleaned_data["attachments"]
         try:
-            ticket.add_requester_reply(
-                message=form.cleaned_data["message"], files=form.cleaned_data["attachments"], ip_address=client_ip(request)
-            )
+            uploads.check_ticket_total(ticket, files)
+            ticket.add_requester_reply(message=form.cleaned_data["message"], files=files, ip_address=client_ip(request))
         except ValidationError as exc:
             form.add_error("attachments", exc)
         else:
@@ -174,6 +201,7 @@ def reply(request, tracking_id):
     return ticket_page(request, tracking_id, reply_form=form)
 
 
+@throttle_failed_lookups
 @require_http_methods(["GET", "POST"])
 def resolve(request, tracking_id):
     ticket = get_ticket_or_404(request, tracking_id)
@@ -184,11 +212,13 @@ def resolve(request, tracking_id):
     return render(request, "tickets/resolve_confirm.html", {"ticket": ticket})
 
 
+@throttle_failed_lookups
 def attachment(request, tracking_id, pk):
     ticket = get_ticket_or_404(request, tracking_id)
     f = get_object_or_404(
         Attachment.objects.exclude(reply__is_internal=True).select_related(None), pk=pk, ticket=ticket
     )
+    record_access(request, ticket, "public_download")
     # Always a download, never rendered by our origin, whatever the file holds.
     response = FileResponse(f.file.open("rb"), as_attachment=True, filename=f.original_name, content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tickets import tracking
+from tickets.privacy import record_access
 from tickets.models import Priority, Status, Ticket
 from tickets.models.ticket import FINISHED_STATUSES
 
@@ -107,7 +108,7 @@ class TicketAdmin(admin.ModelAdmin):
     def original_files(self, ticket):
         files = ticket.attachments.filter(reply=None)
         return format_html_join(
-            mark_safe("<br>"),
+            mark_safe("<br>"),  # nosec B308  # a constant tag; the names are escaped by format_html_join
             '<a href="{}">{}</a>',
             ((reverse("admin:tickets_ticket_attachment", args=[ticket.pk, f.pk]), f.original_name) for f in files),
         ) or _("Sin adjuntos")
@@ -197,6 +198,18 @@ class TicketAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The ticket page; each GET that shows a ticket is one row of its access log."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        ticket = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and ticket is not None:
+            record_access(request, ticket, "admin_view")
+            if request.user.has_perm("tickets.view_accesslog"):
+                # The response is rendered after this returns, so the link still reaches the template.
+                url = reverse("admin:tickets_accesslog_changelist") + f"?ticket__id__exact={ticket.pk}"
+                response.context_data["access_log_url"] = url
+        return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

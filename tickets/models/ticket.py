@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from tickets import business_calendar, uploads
@@ -143,12 +143,22 @@ class Ticket(models.Model):
 
     # --- deadlines -----------------------------------------------------------
     def business_deadline(self, start, hours: int):
-        # Extra days off are looked up for a window long enough for any realistic
-        # deadline (16 working hours never spans two months, even at Christmas).
-        extra = NonWorkingDay.dates_for(self.region, start.date() - timedelta(days=1), start.date() + timedelta(days=60))
-        return business_calendar.add_business_hours(
-            start, hours, subdiv=self.region.holiday_subdiv, extra_days=extra
-        )
+        """``start`` plus ``hours`` working hours in this ticket's region (one query, as a rule)."""
+        # Extra days off are looked up for a window that covers any realistic deadline
+        # (16 working hours never span two months, even at Christmas). A deadline past
+        # the window could have skipped a day off we did not fetch, so it is worked out
+        # again with a wider one: correct for any REQUESTER_/STAFF_RESPONSE_HOURS.
+        first = timezone.localtime(start, business_calendar.TIME_ZONE).date() - timedelta(days=1)
+        span = 60
+        while True:
+            last = first + timedelta(days=span)
+            extra = NonWorkingDay.dates_for(self.region, first, last)
+            due = business_calendar.add_business_hours(
+                start, hours, subdiv=self.region.holiday_subdiv, extra_days=extra
+            )
+            if due.date() <= last:
+                return due
+            span *= 4
 
     def _start_staff_clock(self, now):
         self.staff_due_at = self.business_deadline(now, settings.STAFF_RESPONSE_HOURS)
@@ -156,6 +166,29 @@ class Ticket(models.Model):
         self.awaiting_information = False
 
     # --- verbs ---------------------------------------------------------------
+    # What a verb reads to decide and then writes: never anything a form edits.
+    STATE_FIELDS = [
+        "status", "priority", "category", "assignee", "closed_at", "closed_by_system", "reply_count",
+        "last_replier", "staff_due_at", "requester_due_at", "awaiting_information", "updated_at",
+    ]
+
+    def _lock(self):
+        """Re-read the ticket's state and hold its row until the verb's transaction ends.
+
+        The caller's copy may be older than the row (a page loaded just before the
+        cron closed the ticket, a bulk action's queryset, a colleague's reply).
+        Deciding on that copy and saving it whole would undo what happened meanwhile:
+        a priority change would put back an old status and requester deadline, a
+        requester reply would record the wrong old status and drop the system reply
+        from the count. One row, but the history and the replies must agree with it,
+        hence the lock. SQLite ignores FOR UPDATE; its IMMEDIATE transactions
+        serialise writers anyway.
+        """
+        self.refresh_from_db(from_queryset=Ticket.objects.select_for_update(), fields=self.STATE_FIELDS)
+
+    def _save_state(self):
+        self.save(update_fields=self.STATE_FIELDS)
+
     def record(self, field: str, old, new, *, actor=None, actor_kind="agent"):
         TicketEvent.objects.create(
             ticket=self,
@@ -198,6 +231,7 @@ class Ticket(models.Model):
     def add_requester_reply(self, *, message: str, files=(), ip_address=None) -> "Reply":
         from tickets import emails
 
+        self._lock()
         now = timezone.now()
         reply = Reply.objects.create(
             ticket=self, kind=Reply.Kind.REQUESTER, author_name=self.name, message=message, ip_address=ip_address, created_at=now
@@ -209,7 +243,7 @@ class Ticket(models.Model):
         self.reply_count += 1
         self.last_replier = self.name
         self.updated_at = now
-        self.save()
+        self._save_state()
         emails.requester_replied(reply)
         return reply
 
@@ -218,6 +252,8 @@ class Ticket(models.Model):
         """kind: "public" (an answer), "information" (asks for missing data), "internal" (a note)."""
         from tickets import emails
 
+        if kind != "internal":
+            self._lock()
         now = timezone.now()
         reply = Reply.objects.create(
             ticket=self,
@@ -240,7 +276,7 @@ class Ticket(models.Model):
         self.reply_count += 1
         self.last_replier = reply.author_name
         self.updated_at = now
-        self.save()
+        self._save_state()
         if kind == "information":
             emails.information_requested(reply)
         else:
@@ -252,12 +288,13 @@ class Ticket(models.Model):
         """By the requester ("Marcar como Resuelto") when user is None, else by an agent."""
         from tickets import emails
 
+        self._lock()
         if self.status == Status.RESOLVED:
             return
         now = timezone.now()
         self._set_status(Status.RESOLVED, actor=user, actor_kind="agent" if user else "requester", now=now)
         self.updated_at = now
-        self.save()
+        self._save_state()
         if user is not None:
             emails.ticket_resolved(self)
 
@@ -266,6 +303,7 @@ class Ticket(models.Model):
         """Agent edits of status, priority, category or assignee, each recorded."""
         from tickets import emails
 
+        self._lock()
         now = timezone.now()
         changed = False
         if "status" in fields and fields["status"] != self.status:
@@ -299,14 +337,23 @@ class Ticket(models.Model):
             changed = True
         if changed:
             self.updated_at = now
-            self.save()
+            # Only the state columns: an edit never rewrites the requester's deadline
+            # (or anything else) from what this copy happened to hold.
+            self._save_state()
         return changed
+
+    SYSTEM_NAME = "Mesa de Ayuda SIGEC"
 
     def close_stalled(self, now=None) -> bool:
         """Close a ticket whose requester never answered; False if someone got there first.
 
-        The conditional UPDATE is the claim: a second cron run, or a requester
-        reply racing with us, makes it match no row.
+        "Cerrado" when the last public agent reply asked for information, else
+        "Resuelto". The conditional UPDATE is the claim: it matches only while the row
+        is still "Respondido" with the deadline and the kind of answer this copy saw,
+        so a second cron run, a requester reply or a new agent answer racing with us
+        makes it match nothing. Claim, system reply, history and notice commit
+        together or not at all, so a failure half-way leaves the ticket to the next run.
+        Four queries: the claim, the history row, the system reply, the outbox row.
         """
         from tickets import emails
 
@@ -314,25 +361,91 @@ class Ticket(models.Model):
         new = Status.CLOSED if self.awaiting_information else Status.RESOLVED
         with transaction.atomic():
             claimed = Ticket.objects.filter(
-                pk=self.pk, status=Status.ANSWERED, requester_due_at=self.requester_due_at, requester_due_at__lte=now
-            ).update(status=new, closed_at=now, closed_by_system=True, requester_due_at=None, updated_at=now)
+                pk=self.pk,
+                status=Status.ANSWERED,
+                awaiting_information=self.awaiting_information,
+                requester_due_at=self.requester_due_at,
+                requester_due_at__lte=now,
+            ).update(
+                status=new,
+                closed_at=now,
+                closed_by_system=True,
+                staff_due_at=None,
+                requester_due_at=None,
+                updated_at=now,
+                # Counted here rather than in a second UPDATE: one query fewer per ticket.
+                reply_count=F("reply_count") + 1,
+                last_replier=self.SYSTEM_NAME,
+            )
             if claimed != 1:
                 return False
-            old = self.status
             self.status, self.closed_at, self.closed_by_system = new, now, True
-            self.requester_due_at, self.updated_at = None, now
-            self.record("status", Status(old).label, Status(new).label, actor_kind="system")
-            reply = Reply.objects.create(
-                ticket=self, kind=Reply.Kind.SYSTEM, author_name="Mesa de Ayuda SIGEC", created_at=now,
-                message=str(
+            self.staff_due_at = self.requester_due_at = None
+            self.updated_at, self.last_replier = now, self.SYSTEM_NAME
+            self.reply_count += 1
+            # The claim proves the row was "Respondido", whatever this copy said.
+            self.record("status", Status.ANSWERED.label, Status(new).label, actor_kind="system")
+            # Stored text, so written in the requester's language like the notice.
+            with translation.override(self.language):
+                message = str(
                     _("Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo.")
                     if new == Status.CLOSED
                     else _("Ticket marcado como resuelto automáticamente: no hubo respuesta dentro del plazo.")
-                ),
+                )
+            Reply.objects.create(
+                ticket=self, kind=Reply.Kind.SYSTEM, author_name=self.SYSTEM_NAME, message=message, created_at=now
             )
-            Ticket.objects.filter(pk=self.pk).update(reply_count=F("reply_count") + 1, last_replier=reply.author_name)
             emails.ticket_closed_automatically(self)
         return True
+
+    # An anonymized ticket's address is "anonimizado-<number>@invalid": no form
+    # accepts a domain without a dot, so no real requester has it, and the outbox
+    # refuses to send to it. It is also the mark that the work is done.
+    ANONYMIZED_EMAIL_SUFFIX = "@invalid"
+
+    def anonymize(self) -> int | None:
+        """Erase the requester's personal data; keep what statistics need.
+
+        Name, e-mail, IP, subject and message of the ticket; the text, IP and (for
+        the requester's) author name of every reply; the attachments, files and
+        rows; the ticket's outgoing e-mails. Kept: number, tracking ID, category,
+        region, project number, status, priority, assignee, dates and history.
+
+        Returns how many files were deleted, or None when the ticket was already
+        anonymized (by an earlier or a concurrent run). Files are deleted inside the
+        transaction, after the rows: if one cannot be deleted everything rolls
+        back and the next run starts over (deleting a missing file is no error), so
+        a failure never leaves personal data without the rows that point to it.
+        """
+        name, text = "Anonimizado", "[eliminado]"
+        with transaction.atomic():
+            row = Ticket.objects.select_for_update().filter(pk=self.pk).values_list("name", "email", "last_replier").first()
+            if row is None or row[1].endswith(self.ANONYMIZED_EMAIL_SUFFIX):
+                return None
+            old_name, _email, last_replier = row
+            requester_replies = self.replies.filter(kind=Reply.Kind.REQUESTER)
+            requester_names = {old_name, *requester_replies.values_list("author_name", flat=True)}
+            attachments = Attachment.objects.filter(ticket=self)
+            paths = [p for p in attachments.values_list("file", flat=True) if p]
+            attachments.delete()
+            requester_replies.update(author_name=name)
+            self.replies.update(message=text, ip_address=None)
+            self.emails.all().delete()
+            fields = {
+                "name": name,
+                "email": f"anonimizado-{self.number}{self.ANONYMIZED_EMAIL_SUFFIX}",
+                "ip_address": None,
+                "subject": text,
+                "message": text,
+                "last_replier": name if last_replier in requester_names else last_replier,
+            }
+            Ticket.objects.filter(pk=self.pk).update(**fields)
+            storage = Attachment._meta.get_field("file").storage
+            for path in paths:
+                storage.delete(path)
+        for field, value in fields.items():
+            setattr(self, field, value)
+        return len(paths)
 
 
 def _user_label(user):
