@@ -124,7 +124,13 @@ class LookupForm(forms.Form):
         help_text=_("Por ejemplo 1N7-XQE-RW26. Puede escribirlo en minúsculas y sin guiones."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
-    email = forms.EmailField(label=_("E-mail"), required=False, help_text=_("El correo con que envió el ticket."))
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("El correo con que envió el ticket."),
+        # The person's own address: browsers may fill it in (WCAG 1.3.5, input purpose).
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,7 +153,12 @@ class LookupForm(forms.Form):
 
 
 class ForgottenIdForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"), max_length=254, help_text=_("El correo con que envió sus tickets."))
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        help_text=_("El correo con que envió sus tickets."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
