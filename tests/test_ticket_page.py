@@ -135,12 +135,14 @@ def test_the_page_escapes_what_the_requester_wrote(client, db):
 
 
 def test_the_ticket_page_query_count_does_not_grow_with_the_conversation(client, ticket, agent, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):
+    # The ticket, its access-log row (Ley 21.719: every public view is recorded, so 4 became 5),
+    # its files, its replies, and the one spare this pin always had: the same for 1 entry and for 31.
+    with django_assert_max_num_queries(5):
         assert page(client, ticket).status_code == 200
     for i in range(15):
         ticket.add_agent_reply(user=agent, message=f"Respuesta {i}", files=[pdf(f"r{i}.pdf")])
         ticket.add_requester_reply(message=f"Gracias {i}", files=[png(f"p{i}.png")])
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         html = page(client, ticket).content.decode()
     assert "Respuesta 14" in html and "p14.png" in html
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets import views, views_privacy
 
 app_name = "tickets"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     # Information pages
     path("limite-de-carga/", views.upload_limits, name="upload_limits"),
     path("contactos-regionales/", views.regional_contacts, name="regional_contacts"),
+    path("aviso-de-privacidad/", views_privacy.privacy_notice, name="privacy_notice"),
 ]

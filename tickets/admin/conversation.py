@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tickets.models import Attachment, CannedResponse, Reply, Ticket
+from tickets.privacy import record_access
 
 from .forms import AgentReplyForm, ReplyKind
 
@@ -104,6 +105,7 @@ def attachment_view(model_admin, request, object_id, pk):
         handle = f.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    record_access(request, ticket, "admin_download")
     response = FileResponse(handle, as_attachment=True, filename=f.original_name, content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

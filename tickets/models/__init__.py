@@ -1,14 +1,18 @@
 from .outbox import OutgoingEmail
+from .privacy import AccessLog, DataRequest, PrivacyNotice
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
 from .ticket import Attachment, Priority, Reply, Sequence, Status, Ticket, TicketEvent
 
 __all__ = [
+    "AccessLog",
     "Attachment",
     "CannedResponse",
     "Category",
+    "DataRequest",
     "NonWorkingDay",
     "OutgoingEmail",
     "Priority",
+    "PrivacyNotice",
     "Region",
     "RegionalContact",
     "Reply",

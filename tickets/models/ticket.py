@@ -190,13 +190,13 @@ class Ticket(models.Model):
         self.save(update_fields=self.STATE_FIELDS)
 
     def record(self, field: str, old, new, *, actor=None, actor_kind="agent"):
+        # History is read by staff in the Spanish admin: store labels in Spanish
+        # whatever language the requester who caused the change was browsing in.
+        with translation.override(settings.LANGUAGE_CODE):
+            old_value = str(old) if old is not None else ""
+            new_value = str(new) if new is not None else ""
         TicketEvent.objects.create(
-            ticket=self,
-            actor=actor,
-            actor_kind=actor_kind,
-            field=field,
-            old_value=str(old) if old is not None else "",
-            new_value=str(new) if new is not None else "",
+            ticket=self, actor=actor, actor_kind=actor_kind, field=field, old_value=old_value, new_value=new_value
         )
 
     def _set_status(self, new, *, actor=None, actor_kind="agent", now=None):
@@ -316,6 +316,12 @@ class Ticket(models.Model):
                 # Parked: nobody's clock runs.
                 self.staff_due_at = None
                 self.requester_due_at = None
+            elif new == Status.ANSWERED and self.requester_due_at is None:
+                # Set by hand (e.g. the answer went by phone): the requester's clock
+                # starts now, so the ticket closes by itself like any answered one.
+                self.staff_due_at = None
+                self.requester_due_at = self.business_deadline(now, settings.REQUESTER_RESPONSE_HOURS)
+                self.awaiting_information = False
             if new == Status.RESOLVED:
                 emails.ticket_resolved(self)
             changed = True
