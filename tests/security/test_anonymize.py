@@ -209,3 +209,15 @@ def test_no_column_was_missed(db):
             if f.get_internal_type() in ("CharField", "TextField", "EmailField", "GenericIPAddressField")
         }
         assert text == fields, model.__name__
+
+
+def test_anonymizing_blanks_the_requesters_address_in_the_access_log_but_keeps_staff_rows(db, agent):
+    from tests.conftest import make_ticket
+    from tickets.models.privacy import AccessLog
+
+    t = make_ticket()
+    AccessLog.objects.create(ticket=t, kind=AccessLog.Kind.PUBLIC_VIEW, ip_address="200.1.2.3")
+    AccessLog.objects.create(ticket=t, kind=AccessLog.Kind.ADMIN_VIEW, user=agent, ip_address="10.0.0.5")
+    t.anonymize()
+    assert not AccessLog.objects.filter(ip_address="200.1.2.3").exists()
+    assert AccessLog.objects.get(kind=AccessLog.Kind.ADMIN_VIEW).ip_address == "10.0.0.5"

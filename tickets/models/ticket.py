@@ -437,6 +437,10 @@ class Ticket(models.Model):
             requester_replies.update(author_name=name)
             self.replies.update(message=text, ip_address=None)
             self.emails.all().delete()
+            # The access log keeps who opened the ticket, but not the requester's address.
+            from .privacy import AccessLog
+
+            AccessLog.objects.filter(ticket=self, kind__in=AccessLog.PUBLIC_KINDS).update(ip_address=None)
             fields = {
                 "name": name,
                 "email": f"anonimizado-{self.number}{self.ANONYMIZED_EMAIL_SUFFIX}",
