@@ -2,15 +2,24 @@
 
 Rows are claimed with a conditional UPDATE that must change exactly one row, so
 two senders (two cron runs, or cron and the after-commit thread) never send the
-same message twice, on SQLite and PostgreSQL alike.
+same message twice, on SQLite and PostgreSQL alike. The race we accept: a
+sender that dies after the server took a message but before it recorded that
+leaves the row "sending"; once the lease runs out it is sent again. Losing a
+message would be worse than sending one twice after a crash.
 """
 
 import logging
+import re
+import smtplib
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
+from time import monotonic
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
@@ -20,16 +29,41 @@ from tickets.models import OutgoingEmail
 log = logging.getLogger(__name__)
 # A claimed row whose sender died is picked up again after this long.
 LEASE = timedelta(minutes=10)
+# With retry_delay() that is about a day of retries before a row is "failed".
 MAX_ATTEMPTS = 12
+BATCH = 100
 
 State = OutgoingEmail.State
+PENDING = [State.QUEUED, State.SENDING]
+# A recipient is one bare address: no display name, no list, no line break.
+# Quoted local parts ("a,b"@x.cl) are valid e-mail but never needed here.
+NOT_IN_AN_ADDRESS = re.compile(r'[\x00-\x1f\x7f,;<>"\s]')
+
+
+def recipient_problem(to: str) -> str:
+    """Why ``to`` cannot be a recipient, or "" if it is exactly one plain address."""
+    if not to or len(to) > 254 or NOT_IN_AN_ADDRESS.search(to):
+        return "Destinatario inválido: debe ser una sola dirección de correo, sin saltos de línea, comas ni punto y coma."
+    try:
+        validate_email(to)
+    except ValidationError:
+        return "Destinatario inválido: no es una dirección de correo válida."
+    return ""
+
+
+@dataclass
+class Run:
+    sent: int = 0
+    failed: int = 0
+    # Set when the run stopped because the mail server could not be reached.
+    unreachable: str = ""
 
 
 def claim(msg: OutgoingEmail, now) -> bool:
     claimed = OutgoingEmail.objects.filter(
         pk=msg.pk,
         attempts=msg.attempts,
-        state__in=[State.QUEUED, State.SENDING],
+        state__in=PENDING,
         next_attempt_at__lte=now,
     ).update(state=State.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
     if claimed == 1:
@@ -39,8 +73,21 @@ def claim(msg: OutgoingEmail, now) -> bool:
     return False
 
 
+def _record(msg, **fields):
+    # Conditional on our claim: if the lease ran out and another sender took
+    # the row meanwhile, its outcome is the one that counts.
+    for k, v in fields.items():
+        setattr(msg, k, v)
+    OutgoingEmail.objects.filter(pk=msg.pk, attempts=msg.attempts).update(**fields)
+
+
 def deliver(msg: OutgoingEmail, smtp=None) -> bool:
-    """Send a claimed row; True if the server accepted it."""
+    """Send a claimed row; True if the server accepted it. Never raises for a mail error."""
+    problem = recipient_problem(msg.to)
+    if problem:
+        _record(msg, state=State.FAILED, last_error=problem)
+        log.warning("outbox: message %s not sent: invalid recipient", msg.pk)
+        return False
     email = EmailMultiAlternatives(
         subject=msg.subject,
         body=msg.body_text,
@@ -50,68 +97,118 @@ def deliver(msg: OutgoingEmail, smtp=None) -> bool:
     )
     if msg.body_html:
         email.attach_alternative(msg.body_html, "text/html")
-    now = timezone.now()
     try:
         email.send()
-    except Exception as exc:  # any failure of the mail server is data on the row, not a crash
+    except Exception as exc:  # any failure is data on the row, not a crash of the run
+        now = timezone.now()
         gave_up = msg.attempts >= MAX_ATTEMPTS
-        msg.state = State.FAILED if gave_up else State.QUEUED
-        msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        msg.next_attempt_at = now + msg.retry_delay()
-        msg.save(update_fields=["state", "last_error", "next_attempt_at"])
-        log.warning("outbox: message %s attempt %s failed: %s", msg.pk, msg.attempts, type(exc).__name__)
+        _record(
+            msg,
+            state=State.FAILED if gave_up else State.QUEUED,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=now + msg.retry_delay(),
+        )
+        # SMTP errors quote the recipient, so their text stays on the row (which
+        # staff see in admin) and the log gets the row id; anything else is a bug
+        # and gets its traceback.
+        expected = isinstance(exc, (smtplib.SMTPException, OSError))
+        log.warning(
+            "outbox: message %s attempt %s failed (%s)%s",
+            msg.pk, msg.attempts, type(exc).__name__, ", giving up" if gave_up else "",
+            exc_info=not expected,
+        )
         return False
-    msg.state = State.SENT
-    msg.sent_at = now
-    msg.last_error = ""
-    msg.save(update_fields=["state", "sent_at", "last_error"])
+    _record(msg, state=State.SENT, sent_at=timezone.now(), last_error="")
     return True
 
 
-def send_due(limit=None, now=None) -> tuple[int, int]:
-    """Send what is due, one claimed row at a time. Returns (sent, failed)."""
-    sent = failed = 0
-    smtp = get_connection(fail_silently=False)
+def _close(smtp):
     try:
-        while limit is None or sent + failed < limit:
-            now_ = now or timezone.now()
-            msg = (
-                OutgoingEmail.objects.filter(state__in=[State.QUEUED, State.SENDING], next_attempt_at__lte=now_)
-                .order_by("next_attempt_at", "pk")
-                .first()
-            )
-            if msg is None:
+        smtp.close()
+    except Exception:  # a broken connection must not hide the counts
+        log.debug("outbox: closing the SMTP connection failed", exc_info=True)
+
+
+def _due(ids=None):
+    """Due rows, oldest first, read a batch at a time: one sort per batch, not per row."""
+    while True:
+        q = OutgoingEmail.objects.filter(state__in=PENDING, next_attempt_at__lte=timezone.now())
+        if ids is not None:
+            q = q.filter(pk__in=ids)
+        # Rows sent or failed in this run are no longer due (a failed one waits
+        # for its next_attempt_at), so the next batch never repeats them.
+        batch = list(q.order_by("next_attempt_at", "pk")[:BATCH])
+        if not batch:
+            return
+        yield from batch
+
+
+def send_due(*, limit=None, max_seconds=None, ids=None) -> Run:
+    """Send what is due, one claimed row at a time, over one SMTP connection.
+
+    Stops after ``limit`` rows, after ``max_seconds``, when nothing is due, or
+    when the mail server cannot be reached: then no row is claimed, so an outage
+    spends none of their attempts.
+    """
+    run = Run()
+    stop_at = monotonic() + max_seconds if max_seconds else None
+    smtp = None
+    try:
+        for msg in _due(ids):
+            if limit is not None and run.sent + run.failed >= limit:
                 break
-            if not claim(msg, now_):
-                continue  # another sender took it
+            if stop_at is not None and monotonic() >= stop_at:
+                break
+            if smtp is None:
+                smtp = get_connection(fail_silently=False)
+                try:
+                    smtp.open()
+                except Exception as exc:
+                    log.warning("outbox: cannot reach the mail server; messages stay queued", exc_info=True)
+                    run.unreachable = f"{type(exc).__name__}: {exc}"[:200]
+                    _close(smtp)
+                    smtp = None
+                    break
+            if not claim(msg, timezone.now()):
+                continue  # another sender took it, or it changed since we read it
             if deliver(msg, smtp):
-                sent += 1
+                run.sent += 1
             else:
-                failed += 1
+                run.failed += 1
+                # The session may be dead (a 421, a timeout): the next row gets a fresh one.
+                _close(smtp)
+                smtp = None
     finally:
-        try:
-            smtp.close()
-        except Exception:  # closing a broken connection must not hide the counts
-            log.debug("outbox: closing the SMTP connection failed", exc_info=True)
-    return sent, failed
+        if smtp is not None:
+            _close(smtp)
+    return run
 
 
-def send_ids(ids):
-    now = timezone.now()
-    for msg in OutgoingEmail.objects.filter(pk__in=ids, state=State.QUEUED):
-        if claim(msg, now):
-            deliver(msg)
+def send_ids(ids) -> Run | None:
+    """Try to send these rows now. Never raises: cron is the safety net."""
+    try:
+        return send_due(ids=ids, max_seconds=settings.EMAIL_TIMEOUT or 10)
+    except Exception:
+        log.exception("outbox: sending after commit failed; cron will retry")
+        return None
+
+
+def _send_in_background(ids):
+    try:
+        send_ids(ids)
+    finally:
+        connection.close()  # this thread's own database connection
 
 
 def send_soon(ids):
-    """After commit: try at once in the background; cron is the safety net."""
+    """After commit: try at once so mail arrives in seconds, not at the next cron run.
 
-    def run():
-        try:
-            send_ids(ids)
-        except Exception:
-            log.exception("outbox: background send failed; cron will retry")
-        finally:
-            connection.close()
-
-    threading.Thread(target=run, name="outbox-send", daemon=True).start()
+    In a background thread so that a slow mail server never slows the page;
+    OUTBOX_SEND_INLINE runs it in the caller instead (tests).
+    """
+    if getattr(settings, "OUTBOX_SEND_INLINE", False):
+        send_ids(ids)
+        return None
+    thread = threading.Thread(target=_send_in_background, args=(ids,), name="outbox-send", daemon=True)
+    thread.start()
+    return thread

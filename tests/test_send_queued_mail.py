@@ -1,0 +1,315 @@
+"""The outbox sender (``send_queued_mail``), against a real SMTP server on loopback."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import make_ticket, submission_data
+from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures)
+from tickets import outbox
+from tickets.models import OutgoingEmail
+
+pytestmark = pytest.mark.django_db
+State = OutgoingEmail.State
+CHANGELIST = "admin:tickets_outgoingemail_changelist"
+
+
+def send(*args):
+    out = io.StringIO()
+    call_command("send_queued_mail", *args, stdout=out)
+    return out.getvalue().strip()
+
+
+def queue(to="alicia@desarrollosocial.gob.cl", subject="Prueba", **fields):
+    return OutgoingEmail.objects.create(kind="test", to=to, subject=subject, body_text="Hola", **fields)
+
+
+def ago(minutes):
+    return timezone.now() - timedelta(minutes=minutes)
+
+
+def submit_twenty(client):
+    addresses = [f"persona{i}@desarrollosocial.gob.cl" for i in range(20)]
+    for i, address in enumerate(addresses):
+        r = client.post("/ticket/nuevo/", submission_data(email=address), REMOTE_ADDR=f"192.168.21.{100 + i}")
+        assert r.status_code == 302
+    return addresses
+
+
+# --- the server down, then back ---------------------------------------------------------
+def test_with_the_server_down_twenty_submissions_succeed_and_their_confirmations_wait(client, smtp_down):
+    submit_twenty(client)
+    assert OutgoingEmail.objects.filter(kind="ticket_created", state=State.QUEUED).count() == 20
+    summary = send()
+    assert summary.startswith("sent 0, failed 0, still queued 40; mail server unreachable (ConnectionRefusedError")
+    # An outage is not the messages' fault: no attempt is spent.
+    assert set(OutgoingEmail.objects.values_list("state", "attempts", "last_error")) == {(State.QUEUED, 0, "")}
+
+
+def test_once_the_server_is_back_each_confirmation_is_delivered_exactly_once(client, smtp_down):
+    addresses = submit_twenty(client)
+    smtp_down.start()
+    assert send() == "sent 40, failed 0, still queued 0"
+    confirmations = [m for m in smtp_down.messages if m.subject.endswith("Ticket recibido")]
+    assert sorted(r for m in confirmations for r in m.rcpt_tos) == sorted(addresses)
+    assert len(smtp_down.messages) == 40  # and one notice to the help desk per ticket
+    assert send() == "sent 0, failed 0, still queued 0"
+    assert len(smtp_down.messages) == 40
+
+
+def test_with_nothing_due_the_command_does_not_connect(smtp_down):
+    queue(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert send() == "sent 0, failed 0, still queued 1"
+
+
+# --- two senders ------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_running_at_once_never_send_a_message_twice(smtp_server):
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "the SQLite test database lives in memory (shared cache), where concurrent writers "
+            "fail with 'table is locked'; run with DATABASE_URL=postgres://… to exercise this race"
+        )
+    OutgoingEmail.objects.bulk_create(
+        OutgoingEmail(kind="test", to=f"persona{i}@desarrollosocial.gob.cl", subject=f"Mensaje {i}", body_text="Hola")
+        for i in range(60)
+    )
+    start = threading.Barrier(2)
+    runs = []
+
+    def sender():
+        try:
+            start.wait()
+            runs.append(outbox.send_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    subjects = sorted(m.subject for m in smtp_server.messages)
+    assert subjects == sorted(f"Mensaje {i}" for i in range(60))
+    assert sum(r.sent for r in runs) == 60
+    assert OutgoingEmail.objects.filter(state=State.SENT, attempts=1).count() == 60
+
+
+def test_a_sender_that_read_a_row_another_sender_claimed_cannot_claim_it(db):
+    msg = queue()
+    seen_by_second_sender = OutgoingEmail.objects.get(pk=msg.pk)
+    now = timezone.now()
+    assert outbox.claim(msg, now)
+    assert not outbox.claim(seen_by_second_sender, now)
+    msg.refresh_from_db()
+    assert (msg.state, msg.attempts) == (State.SENDING, 1)
+
+
+def test_a_row_being_sent_is_left_alone_while_its_lease_runs(smtp_server):
+    queue(state=State.SENDING, attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=9))
+    assert send() == "sent 0, failed 0, still queued 1"
+    assert smtp_server.messages == []
+
+
+def test_a_row_whose_sender_died_is_sent_once_its_lease_ran_out(smtp_server):
+    msg = queue(state=State.SENDING, attempts=1, next_attempt_at=ago(1))
+    assert send() == "sent 1, failed 0, still queued 0"
+    msg.refresh_from_db()
+    assert (msg.state, msg.attempts) == (State.SENT, 2)
+
+
+# --- failures and back-off -----------------------------------------------------------------------
+def test_a_temporary_failure_counts_an_attempt_and_backs_off(smtp_server):
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    msg = queue(to="ocupado@desarrollosocial.gob.cl")
+    before = timezone.now()
+    assert send() == "sent 0, failed 1, still queued 1"
+    msg.refresh_from_db()
+    assert (msg.state, msg.attempts) == (State.QUEUED, 1)
+    assert "451" in msg.last_error
+    assert msg.next_attempt_at >= before + timedelta(minutes=1)
+    assert smtp_server.messages == []
+
+
+def test_a_row_that_failed_is_not_retried_before_its_next_attempt(smtp_server):
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    msg = queue(to="ocupado@desarrollosocial.gob.cl")
+    send()
+    del smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"]
+    assert send() == "sent 0, failed 0, still queued 1"
+    OutgoingEmail.objects.filter(pk=msg.pk).update(next_attempt_at=ago(0))
+    assert send() == "sent 1, failed 0, still queued 0"
+    msg.refresh_from_db()
+    assert (msg.state, msg.attempts, msg.last_error) == (State.SENT, 2, "")
+
+
+def test_each_failure_waits_longer_than_the_one_before(db):
+    delays = [OutgoingEmail(attempts=n).retry_delay() for n in range(1, outbox.MAX_ATTEMPTS + 1)]
+    assert delays[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert delays == sorted(delays) and max(delays) == timedelta(hours=6)
+
+
+def test_after_the_last_attempt_a_failing_row_is_failed_and_never_retried(smtp_server):
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    msg = queue(to="ocupado@desarrollosocial.gob.cl", attempts=outbox.MAX_ATTEMPTS - 1)
+    assert send() == "sent 0, failed 1, still queued 0"
+    msg.refresh_from_db()
+    assert (msg.state, msg.attempts) == (State.FAILED, outbox.MAX_ATTEMPTS)
+    OutgoingEmail.objects.filter(pk=msg.pk).update(next_attempt_at=ago(1))
+    smtp_server.inbox.rcpt_replies.clear()
+    assert send() == "sent 0, failed 0, still queued 0"
+    assert smtp_server.messages == []
+
+
+def test_before_the_last_attempt_a_failing_row_stays_queued(smtp_server):
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    msg = queue(to="ocupado@desarrollosocial.gob.cl", attempts=outbox.MAX_ATTEMPTS - 2)
+    send()
+    msg.refresh_from_db()
+    assert (msg.state, msg.attempts) == (State.QUEUED, outbox.MAX_ATTEMPTS - 1)
+
+
+def test_a_failing_row_does_not_stop_the_rows_after_it(smtp_server):
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    queue(to="ocupado@desarrollosocial.gob.cl", next_attempt_at=ago(5))
+    for i in range(3):
+        queue(to=f"persona{i}@desarrollosocial.gob.cl", next_attempt_at=ago(1))
+    assert send() == "sent 3, failed 1, still queued 1"
+    assert len(smtp_server.messages) == 3
+
+
+def test_a_connection_the_server_dropped_is_reopened_for_the_next_row(smtp_server):
+    # 421 makes the client close the session; reusing it would fail every later row.
+    smtp_server.inbox.data_replies["corta@desarrollosocial.gob.cl"] = "421 4.3.2 Cerrando la conexión"
+    queue(to="corta@desarrollosocial.gob.cl", next_attempt_at=ago(5))
+    queue(next_attempt_at=ago(1))
+    assert send() == "sent 1, failed 1, still queued 1"
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["alicia@desarrollosocial.gob.cl"]]
+
+
+def test_the_failure_is_logged_with_the_row_id_and_without_the_address(smtp_server, caplog):
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    msg = queue(to="ocupado@desarrollosocial.gob.cl")
+    send()
+    ours = "\n".join(caplog.handler.format(r) for r in caplog.records if r.name.startswith("tickets"))
+    assert f"message {msg.pk} attempt 1 failed (SMTPRecipientsRefused)" in ours
+    assert "ocupado" not in ours
+
+
+# --- limits of one run ---------------------------------------------------------------------------
+def test_limit_stops_the_run_after_that_many_messages(smtp_server):
+    for i in range(5):
+        queue(to=f"persona{i}@desarrollosocial.gob.cl")
+    assert send("--limit", "2") == "sent 2, failed 0, still queued 3"
+    assert send() == "sent 3, failed 0, still queued 0"
+
+
+def fake_clock(monkeypatch, step):
+    ticks = iter(range(0, 10_000, step))
+    monkeypatch.setattr(outbox, "monotonic", lambda: next(ticks))
+
+
+def test_max_seconds_stops_the_run_before_the_next_cron_run(smtp_server, monkeypatch):
+    for i in range(3):
+        queue(to=f"persona{i}@desarrollosocial.gob.cl")
+    fake_clock(monkeypatch, step=30)  # every message seems to take half a minute
+    assert send() == "sent 1, failed 0, still queued 2"
+
+
+def test_within_max_seconds_the_run_sends_everything_due(smtp_server, monkeypatch):
+    for i in range(3):
+        queue(to=f"persona{i}@desarrollosocial.gob.cl")
+    fake_clock(monkeypatch, step=1)
+    assert send() == "sent 3, failed 0, still queued 0"
+
+
+@pytest.mark.parametrize("args", [["--limit", "0"], ["--max-seconds", "0"]])
+def test_it_refuses_a_limit_that_would_send_nothing(db, args):
+    with pytest.raises(CommandError):
+        send(*args)
+
+
+# --- admin ---------------------------------------------------------------------------------------
+def test_the_outbox_list_shows_how_many_messages_failed(admin_client):
+    queue(state=State.FAILED, last_error="SMTPRecipientsRefused: 550 buzón inexistente")
+    queue()
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "Correos salientes · 1 fallido" in html
+    assert "SMTPRecipientsRefused: 550 buzón inexistente" in html
+
+
+def test_without_failures_the_outbox_list_title_is_plain(admin_client):
+    queue(state=State.SENT)
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "<h1>Correos salientes</h1>" in html
+    assert "fallido" not in html
+
+
+def test_the_outbox_list_filters_by_state(admin_client):
+    queue(subject="Uno que falló", state=State.FAILED)
+    queue(subject="Uno enviado", state=State.SENT)
+    html = admin_client.get(reverse(CHANGELIST), {"state__exact": "failed"}).content.decode()
+    assert "Uno que falló" in html
+    assert "Uno enviado" not in html
+
+
+def test_the_outbox_list_links_each_message_to_its_ticket(admin_client, ticket):
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert f'href="{reverse("admin:tickets_ticket_change", args=[ticket.pk])}"' in html
+
+
+def test_the_outbox_list_does_not_query_once_per_row(admin_client, db):
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(reverse(CHANGELIST)).status_code == 200
+        return len(ctx)
+
+    make_ticket()
+    few = queries()
+    for _ in range(5):
+        make_ticket()
+    assert queries() == few
+
+
+def test_a_message_is_shown_read_only_with_both_bodies(admin_client):
+    msg = OutgoingEmail.objects.create(kind="test", to="alicia@desarrollosocial.gob.cl", subject="Prueba", body_text="Texto del aviso", body_html="<p>Hola</p>")
+    r = admin_client.get(reverse("admin:tickets_outgoingemail_change", args=[msg.pk]))
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "Texto del aviso" in html
+    assert "&lt;p&gt;Hola&lt;/p&gt;" in html
+    assert 'name="_save"' not in html
+
+
+def test_nobody_adds_or_deletes_a_message_by_hand(admin_client):
+    msg = queue()
+    assert admin_client.get(reverse("admin:tickets_outgoingemail_add")).status_code == 403
+    assert admin_client.post(reverse("admin:tickets_outgoingemail_delete", args=[msg.pk]), {"post": "yes"}).status_code == 403
+    assert OutgoingEmail.objects.filter(pk=msg.pk).exists()
+
+
+def test_resend_queues_failed_and_sent_messages_again(admin_client, smtp_server):
+    failed = queue(to="persona1@desarrollosocial.gob.cl", state=State.FAILED, attempts=outbox.MAX_ATTEMPTS, last_error="451")
+    sent = queue(to="persona2@desarrollosocial.gob.cl", state=State.SENT, attempts=1, sent_at=ago(60))
+    r = admin_client.post(reverse(CHANGELIST), {"action": "resend", "_selected_action": [failed.pk, sent.pk]}, follow=True)
+    assert "2 correos quedaron en cola" in r.content.decode()
+    for msg in (failed, sent):
+        msg.refresh_from_db()
+        assert (msg.state, msg.attempts) == (State.QUEUED, 0)
+        assert msg.next_attempt_at <= timezone.now()
+    assert send() == "sent 2, failed 0, still queued 0"
+
+
+def test_resend_leaves_a_message_that_is_still_waiting_alone(admin_client):
+    later = timezone.now() + timedelta(minutes=30)
+    waiting = queue(attempts=3, next_attempt_at=later)
+    admin_client.post(reverse(CHANGELIST), {"action": "resend", "_selected_action": [waiting.pk]})
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.attempts, waiting.next_attempt_at) == (State.QUEUED, 3, later)
