@@ -279,7 +279,7 @@ def test_with_the_server_down_a_submission_still_succeeds_and_its_mail_waits(cli
     assert len(smtp_down.messages) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_background_thread_sends_only_the_rows_it_was_given(smtp_server):
     # One thread writes while this one waits in join(), so even the in-memory
     # SQLite test database (shared cache, no concurrent writers) copes.

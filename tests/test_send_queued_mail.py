@@ -70,7 +70,7 @@ def test_with_nothing_due_the_command_does_not_connect(smtp_down):
 
 
 # --- two senders ------------------------------------------------------------------------------
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_senders_running_at_once_never_send_a_message_twice(smtp_server):
     if connection.vendor == "sqlite":
         pytest.skip(
