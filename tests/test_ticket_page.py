@@ -147,10 +147,22 @@ def test_the_ticket_page_query_count_does_not_grow_with_the_conversation(client,
     assert "Respuesta 14" in html and "p14.png" in html
 
 
-@pytest.mark.parametrize("lookup_requires_email", [True])
-def test_with_email_required_the_id_alone_does_not_open_the_ticket(client, ticket, settings, lookup_requires_email):
-    settings.LOOKUP_REQUIRES_EMAIL = lookup_requires_email
-    assert page(client, ticket).status_code == 404
+def test_with_email_required_the_id_alone_asks_for_the_email(client, ticket, settings):
+    settings.LOOKUP_REQUIRES_EMAIL = True
+    r = page(client, ticket)
+    assert r.status_code == 302 and r["Location"] == f"/ticket/ver/?id={ticket.tracking_id}"
+    assert 'name="email"' in client.get(r["Location"]).content.decode()
     r = client.post("/ticket/ver/", {"tracking_id": ticket.tracking_id, "email": "Alicia@desarrollosocial.gob.cl"})
     assert r.status_code == 302
+    assert page(client, ticket).status_code == 200
+
+
+def test_with_email_required_an_unknown_id_gets_the_same_redirect(client, db, settings):
+    settings.LOOKUP_REQUIRES_EMAIL = True
+    r = client.get("/ticket/AAA-BBB-2222/")
+    assert r.status_code == 302 and r["Location"] == "/ticket/ver/?id=AAA-BBB-2222"
+
+
+def test_without_email_required_the_id_alone_opens_the_ticket(client, ticket, settings):
+    settings.LOOKUP_REQUIRES_EMAIL = False
     assert page(client, ticket).status_code == 200

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -160,6 +161,10 @@ def forgotten_id(request):
 
 @throttle_failed_lookups
 def ticket_page(request, tracking_id, reply_form=None):
+    if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(tracking_id) not in request.session.get(SESSION_KEY, []):
+        # A link from an e-mail, in a browser that has not proved the address yet:
+        # ask for it (whether or not the ID exists, so the answer reveals nothing).
+        return redirect(f"{reverse('tickets:lookup')}?id={tracking.normalize(tracking_id)}")
     ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
     record_access(request, ticket, "public_view")
     files = list(ticket.attachments.all())
