@@ -27,7 +27,7 @@ from tickets.models import Category, NonWorkingDay, OutgoingEmail, Priority, Reg
 
 SANTIAGO = ZoneInfo("America/Santiago")
 CLOSED_TEXT = "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
-RESOLVED_TEXT = "Ticket marcado como resuelto automáticamente: no hubo respuesta dentro del plazo."
+RESOLVED_TEXT = "Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo."
 # What close_stalled costs per ticket: the claim, the history row, the system reply, the outbox row.
 QUERIES_PER_TICKET = 4
 

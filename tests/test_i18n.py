@@ -18,3 +18,12 @@ def test_form_errors_are_in_the_requesters_language(client, db):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = client.post("/ticket/ver/", {"tracking_id": "123"}).content.decode()
     assert "A tracking ID has 10 letters and digits" in html
+
+
+def test_deadlines_are_written_in_the_pages_language(client, ticket):
+    spanish = client.get(f"/ticket/{ticket.tracking_id}/").content.decode()
+    assert " de " in spanish.split("Respuesta esperada")[1][:200]
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = client.get(f"/ticket/{ticket.tracking_id}/").content.decode()
+    due = english.split("Reply expected")[1][:200]
+    assert " de " not in due

@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class TicketsConfig(AppConfig):
     name = "tickets"
-    verbose_name = _("Mesa de ayuda")
+    verbose_name = _("Mesa de Ayuda")

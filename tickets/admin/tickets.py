@@ -168,7 +168,7 @@ class TicketAdmin(admin.ModelAdmin):
         for t in queryset.exclude(status__in=FINISHED_STATUSES):
             t.mark_resolved(user=request.user)
             count += 1
-        msg = ngettext("%(count)d ticket marcado como Resuelto.", "%(count)d tickets marcados como Resueltos.", count)
+        msg = ngettext("%(count)d ticket marcado como Resuelto.", "%(count)d tickets marcados como Resuelto.", count)
         self.message_user(request, msg % {"count": count}, messages.SUCCESS)
 
     # --- permissions ------------------------------------------------------------------------

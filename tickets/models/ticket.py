@@ -396,7 +396,7 @@ class Ticket(models.Model):
                 message = str(
                     _("Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo.")
                     if new == Status.CLOSED
-                    else _("Ticket marcado como resuelto automáticamente: no hubo respuesta dentro del plazo.")
+                    else _("Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo.")
                 )
             Reply.objects.create(
                 ticket=self, kind=Reply.Kind.SYSTEM, author_name=self.SYSTEM_NAME, message=message, created_at=now
