@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from tickets.clientip import client_ip
-from tickets.models import AccessLog, Attachment, DataRequest, OutgoingEmail, Priority, Reply, Status, Ticket
+from tickets.models import AccessLog, Attachment, DataRequest, OutgoingEmail, Priority, Reply, Status, Ticket, user_label
 from tickets.models.privacy import address_fingerprint
 
 Action = DataRequest.Action
@@ -50,12 +50,6 @@ def record_access(request, ticket, kind) -> None:
 # --- export (access and portability) ---------------------------------------------------
 def _when(value):
     return timezone.localtime(value).isoformat() if value else ""
-
-
-def _user_label(user):
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
 
 
 def collect(email: str) -> dict[str, list[dict]]:
@@ -137,7 +131,7 @@ def collect(email: str) -> dict[str, list[dict]]:
                     "ticket": numbers[a.ticket_id],
                     "fecha": _when(a.created_at),
                     "tipo": str(AccessLog.Kind(a.kind).label),
-                    "usuario": _user_label(a.user),
+                    "usuario": user_label(a.user),
                     "direccion_ip": (a.ip_address or "") if a.kind in AccessLog.PUBLIC_KINDS else "",
                 }
                 for a in AccessLog.objects.filter(ticket_id__in=ids).select_related("user").order_by("created_at", "pk")

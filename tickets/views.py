@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
 from tickets.forms import ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
-from tickets.models import Attachment, Region, RegionalContact, Reply, Status, Ticket
+from tickets.models import Attachment, Region, RegionalContact, Status, Ticket
 from tickets.privacy import record_access
 from tickets.ratelimit import allow, failed_lookup, ratelimit, throttle_failed_lookups
 from tickets.submission import submit_ticket
@@ -160,13 +160,18 @@ def forgotten_id(request):
 
 
 @throttle_failed_lookups
-def ticket_page(request, tracking_id, reply_form=None):
+def ticket_page(request, tracking_id):
     if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(tracking_id) not in request.session.get(SESSION_KEY, []):
         # A link from an e-mail, in a browser that has not proved the address yet:
         # ask for it (whether or not the ID exists, so the answer reveals nothing).
         return redirect(f"{reverse('tickets:lookup')}?id={tracking.normalize(tracking_id)}")
     ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
     record_access(request, ticket, "public_view")
+    return render_ticket(request, ticket)
+
+
+def render_ticket(request, ticket, reply_form=None):
+    """The ticket page, also shown again (400) with a reply form's errors."""
     files = list(ticket.attachments.all())
     replies = list(ticket.replies.filter(is_internal=False))
     by_reply = {}
@@ -191,7 +196,7 @@ def ticket_page(request, tracking_id, reply_form=None):
 @throttle_failed_lookups
 @require_POST
 def reply(request, tracking_id):
-    ticket = get_ticket_or_404(request, tracking_id)
+    ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         files = form.cleaned_data["attachments"]
@@ -203,7 +208,7 @@ def reply(request, tracking_id):
         else:
             messages.success(request, _("Su respuesta fue agregada al ticket."))
             return redirect(ticket)
-    return ticket_page(request, tracking_id, reply_form=form)
+    return render_ticket(request, ticket, reply_form=form)
 
 
 @throttle_failed_lookups

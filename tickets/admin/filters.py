@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Status
+from tickets.models import Status, user_label
 from tickets.models.ticket import OPEN_STATUSES
 
 from .forms import staff_users
@@ -54,7 +54,7 @@ class AssigneeFilter(admin.SimpleListFilter):
     NOBODY = "nadie"
 
     def lookups(self, request, model_admin):
-        people = [(str(u.pk), u.get_full_name() or u.get_username()) for u in staff_users()]
+        people = [(str(u.pk), user_label(u)) for u in staff_users()]
         return [(self.MINE, _("Mis tickets")), (self.NOBODY, _("Sin asignar")), *people]
 
     def queryset(self, request, queryset):

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tickets.forms import AttachmentsMixin, MultipleFileField
-from tickets.models import Category, Priority, Status, Ticket
+from tickets.models import Category, Priority, Status, Ticket, user_label
 
 EDITABLE_FIELDS = ("status", "priority", "category", "assignee")
 
@@ -18,7 +18,7 @@ def staff_users():
 
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
-        return user.get_full_name() or user.get_username()
+        return user_label(user)
 
 
 class TicketForm(forms.ModelForm):

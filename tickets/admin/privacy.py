@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from tickets import privacy, tracking
-from tickets.models import AccessLog, DataRequest, PrivacyNotice
+from tickets.models import AccessLog, DataRequest, PrivacyNotice, user_label
 from tickets.models.privacy import address_fingerprint
 
 from .paginator import EstimatedCountPaginator
@@ -123,7 +123,7 @@ class DataRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("realizada por"))
     def by_name(self, obj):
-        return obj.by.get_full_name() or obj.by.get_username()
+        return user_label(obj.by)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -208,7 +208,7 @@ class AccessLogAdmin(admin.ModelAdmin):
     def user_name(self, obj):
         if obj.user is None:
             return _("Público")
-        return obj.user.get_full_name() or obj.user.get_username()
+        return user_label(obj.user)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from tickets import tracking
 from tickets.privacy import record_access
-from tickets.models import Priority, Status, Ticket
+from tickets.models import Priority, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
 
 from . import conversation
@@ -108,7 +108,7 @@ class TicketAdmin(admin.ModelAdmin):
     def assignee_name(self, ticket):
         if ticket.assignee is None:
             return None
-        return ticket.assignee.get_full_name() or ticket.assignee.get_username()
+        return user_label(ticket.assignee)
 
     # Tickets with no deadline (waiting on the requester, parked) go last on every database.
     @admin.display(description=_("plazo de respuesta"), ordering=F("staff_due_at").asc(nulls_last=True))

@@ -1,7 +1,7 @@
 from .outbox import OutgoingEmail
 from .privacy import AccessLog, DataRequest, PrivacyNotice
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
-from .ticket import Attachment, Priority, Reply, Sequence, Status, Ticket, TicketEvent
+from .ticket import Attachment, Priority, Reply, Sequence, Status, Ticket, TicketEvent, user_label
 
 __all__ = [
     "AccessLog",
@@ -20,4 +20,5 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "user_label",
 ]

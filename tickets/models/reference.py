@@ -1,6 +1,6 @@
 """Reference data that supervisors manage in admin."""
 
-from datetime import date
+import datetime
 
 from django.conf import settings
 from django.db import models
@@ -97,7 +97,7 @@ class NonWorkingDay(models.Model):
         return f"{self.date:%Y-%m-%d} · {where} · {self.description}"
 
     @classmethod
-    def dates_for(cls, region, start: date, end: date) -> frozenset[date]:
+    def dates_for(cls, region, start: datetime.date, end: datetime.date) -> frozenset[datetime.date]:
         q = cls.objects.filter(date__gte=start, date__lte=end)
         q = q.filter(Q(region__isnull=True) | Q(region=region)) if region else q.filter(region__isnull=True)
         return frozenset(q.values_list("date", flat=True))

@@ -259,7 +259,7 @@ class Ticket(models.Model):
             ticket=self,
             kind=Reply.Kind.AGENT,
             author=user,
-            author_name=user.get_full_name() or user.get_username(),
+            author_name=user_label(user),
             message=message,
             is_internal=kind == "internal",
             requests_information=kind == "information",
@@ -336,7 +336,7 @@ class Ticket(models.Model):
             changed = True
         if "assignee" in fields and (fields["assignee"].pk if fields["assignee"] else None) != self.assignee_id:
             old = self.assignee
-            self.record("assignee", _user_label(old), _user_label(fields["assignee"]), actor=user)
+            self.record("assignee", user_label(old), user_label(fields["assignee"]), actor=user)
             self.assignee = fields["assignee"]
             if self.assignee and self.assignee != user:
                 emails.ticket_assigned(self)
@@ -458,7 +458,8 @@ class Ticket(models.Model):
         return len(paths)
 
 
-def _user_label(user):
+def user_label(user) -> str:
+    """How staff names appear everywhere: full name, else the username."""
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
@@ -542,7 +543,7 @@ class TicketEvent(models.Model):
     @property
     def actor_label(self):
         if self.actor_id:
-            return _user_label(self.actor)
+            return user_label(self.actor)
         return {"requester": _("Solicitante"), "system": _("Sistema")}.get(self.actor_kind, "")
 
     @property
