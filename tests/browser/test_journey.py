@@ -147,7 +147,8 @@ def test_the_captcha_has_a_text_alternative_and_a_new_image_on_request(page):
     expect(page.locator("#captcha-status")).to_have_text(re.compile("Se cargó una imagen nueva"))
     # Only the image changed: what was typed above stays.
     expect(page.get_by_label(re.compile("^Nombre"))).to_have_value("Alicia Rojas")
-    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", image.element_handle())
+    # The new image loads after its src changes: wait for it rather than race it.
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=5000)
 
 
 def test_an_agent_answers_in_the_admin_and_the_requester_sees_it(browser, live_server, agent):
