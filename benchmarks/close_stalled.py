@@ -75,7 +75,11 @@ def postgres_admin(sql):
 
     url = urlsplit(os.environ["DATABASE_URL"])
     with psycopg.connect(
-        host=url.hostname, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres",
+        host=url.hostname,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname="postgres",
         autocommit=True,
     ) as conn:
         conn.execute(sql)
@@ -120,18 +124,30 @@ def build(total, stalled, seed=5):
     answered_not_due = stalled  # as many again still inside their deadline
     # The rest is mostly history, as in a help desk that has run for a while.
     mix = [
-        (Status.RESOLVED, 0.55), (Status.CLOSED, 0.10), (Status.NEW, 0.10), (Status.WAITING_STAFF, 0.10),
-        (Status.IN_PROGRESS, 0.08), (Status.ON_HOLD, 0.07),
+        (Status.RESOLVED, 0.55),
+        (Status.CLOSED, 0.10),
+        (Status.NEW, 0.10),
+        (Status.WAITING_STAFF, 0.10),
+        (Status.IN_PROGRESS, 0.08),
+        (Status.ON_HOLD, 0.07),
     ]
     statuses, weights = zip(*mix)
 
     def ticket(i):
         created = now - timedelta(minutes=rng.randint(60, 365 * 24 * 60))
         t = Ticket(
-            number=i + 1, tracking_id=tracking_id(i), name=f"Persona {i}", email=f"persona{i}@example.org",
-            category=rng.choice(categories), region=rng.choice(regions), project_number=20000 + i % 50000,
-            subject="No puedo ingresar la rendición del proyecto", message=MESSAGE, ip_address="192.168.21.120",
-            created_at=created, updated_at=created,
+            number=i + 1,
+            tracking_id=tracking_id(i),
+            name=f"Persona {i}",
+            email=f"persona{i}@example.org",
+            category=rng.choice(categories),
+            region=rng.choice(regions),
+            project_number=20000 + i % 50000,
+            subject="No puedo ingresar la rendición del proyecto",
+            message=MESSAGE,
+            ip_address="192.168.21.120",
+            created_at=created,
+            updated_at=created,
         )
         if i < stalled:
             t.status = Status.ANSWERED
@@ -155,12 +171,19 @@ def build(total, stalled, seed=5):
     rng.shuffle(order)  # stalled tickets spread over the table, not its first pages
     for start in range(0, total, chunk):
         with transaction.atomic():
-            rows = Ticket.objects.bulk_create([ticket(i) for i in order[start:start + chunk]])
+            rows = Ticket.objects.bulk_create([ticket(i) for i in order[start : start + chunk]])
             # The agent's answer that started each requester clock.
             Reply.objects.bulk_create(
-                Reply(ticket=t, kind=Reply.Kind.AGENT, author_name="Ana Agente", message="Revise la sección Rendiciones.",
-                      requests_information=t.awaiting_information, created_at=t.created_at)
-                for t in rows if t.status == Status.ANSWERED
+                Reply(
+                    ticket=t,
+                    kind=Reply.Kind.AGENT,
+                    author_name="Ana Agente",
+                    message="Revise la sección Rendiciones.",
+                    requests_information=t.awaiting_information,
+                    created_at=t.created_at,
+                )
+                for t in rows
+                if t.status == Status.ANSWERED
             )
     Sequence.objects.update_or_create(name="ticket", defaults={"value": total})
     # Fresh planner statistics, as autovacuum keeps them in production: without them
@@ -169,8 +192,10 @@ def build(total, stalled, seed=5):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     built = time.perf_counter()
-    print(f"built {total:,} tickets ({stalled:,} stalled, {answered_not_due:,} answered not yet due) "
-          f"in {built - migrated:.1f} s (migrate {migrated - started:.1f} s)")
+    print(
+        f"built {total:,} tickets ({stalled:,} stalled, {answered_not_due:,} answered not yet due) "
+        f"in {built - migrated:.1f} s (migrate {migrated - started:.1f} s)"
+    )
 
 
 # --- measuring (parent process) ---------------------------------------------------------------
@@ -211,7 +236,9 @@ def measure(label, args, *, trace=False):
         tracemalloc.stop()
     lines = out.getvalue().splitlines()
     kinds = ", ".join(f"{k} {v:,}" for k, v in queries.kinds.most_common())
-    print(f"{label}: {wall:.2f} s, {queries.total:,} queries ({kinds}), max RSS {max_rss_mib():.0f} MiB{heap}")
+    print(
+        f"{label}: {wall:.2f} s, {queries.total:,} queries ({kinds}), max RSS {max_rss_mib():.0f} MiB{heap}"
+    )
     print(f"    {lines[-1]}" + (f"  [{len(lines) - 1:,} lines listed]" if len(lines) > 1 else ""))
     return queries.total
 
@@ -221,8 +248,14 @@ def main():
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--stalled", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=200)
-    parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database in place")
-    parser.add_argument("--tracemalloc", action="store_true", help="also report the Python heap peak of the real run")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the PostgreSQL database in place"
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also report the Python heap peak of the real run",
+    )
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
     if args.stalled * 2 > args.tickets:
@@ -239,7 +272,15 @@ def main():
         postgres_admin(f'CREATE DATABASE "{pg}"')
     try:
         subprocess.run(
-            [sys.executable, __file__, "--build", "--tickets", str(args.tickets), "--stalled", str(args.stalled)],
+            [
+                sys.executable,
+                __file__,
+                "--build",
+                "--tickets",
+                str(args.tickets),
+                "--stalled",
+                str(args.stalled),
+            ],
             check=True,
         )
         import django
@@ -249,7 +290,9 @@ def main():
 
         from tickets.models import OutgoingEmail, Reply, Ticket
 
-        print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; batch size {args.batch_size}")
+        print(
+            f"database: {connection.vendor} {connection.settings_dict['NAME']}; batch size {args.batch_size}"
+        )
         connection.ensure_connection()
         print(f"before: max RSS {max_rss_mib():.0f} MiB (Python, Django and one connection)")
         batch = ["--batch-size", str(args.batch_size)]
@@ -261,8 +304,10 @@ def main():
         notices = OutgoingEmail.objects.filter(kind="ticket_closed_automatically").count()
         system = Reply.objects.filter(kind=Reply.Kind.SYSTEM).count()
         ok = closed == notices == system == args.stalled
-        print(f"check: {closed:,} closed by the system, {system:,} system replies, {notices:,} notices "
-              f"({'as expected' if ok else 'MISMATCH'})")
+        print(
+            f"check: {closed:,} closed by the system, {system:,} system replies, {notices:,} notices "
+            f"({'as expected' if ok else 'MISMATCH'})"
+        )
         connection.close()
         if not ok:
             sys.exit(1)

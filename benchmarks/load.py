@@ -99,15 +99,27 @@ def settings_env(database_url, tmp, media_root, *, settings_module="mesaayuda.se
         "CAPTCHA_TEST_MODE": "1",
         **{
             f"RATELIMIT_{scope}": "100000000/h"
-            for scope in ["SUBMIT", "REPLY", "FORGOTTEN_ID", "LOOKUP", "CONFIRMATION_EMAIL", "FORGOTTEN_ID_EMAIL", "LOOKUP_GLOBAL"]
+            for scope in [
+                "SUBMIT",
+                "REPLY",
+                "FORGOTTEN_ID",
+                "LOOKUP",
+                "CONFIRMATION_EMAIL",
+                "FORGOTTEN_ID_EMAIL",
+                "LOOKUP_GLOBAL",
+            ]
         },
     }
 
 
 def database_name(url):
     name = urlsplit(url).path.lstrip("/")
-    if not urlsplit(url).scheme.startswith("postgres") or not re.fullmatch(SAFE_PREFIX + r"[a-z0-9_]*", name):
-        sys.exit(f"refusing to use {name!r}: this benchmark only creates and drops PostgreSQL databases named {SAFE_PREFIX}…")
+    if not urlsplit(url).scheme.startswith("postgres") or not re.fullmatch(
+        SAFE_PREFIX + r"[a-z0-9_]*", name
+    ):
+        sys.exit(
+            f"refusing to use {name!r}: this benchmark only creates and drops PostgreSQL databases named {SAFE_PREFIX}…"
+        )
     return name
 
 
@@ -122,8 +134,12 @@ def postgres_admin(url, sql):
     database_name(url)  # never without the check
     parts = urlsplit(url)
     with psycopg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
-        dbname="postgres", autocommit=True,
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
     ) as conn:
         conn.execute(sql)
 
@@ -140,27 +156,81 @@ def drop_database(url):
 
 
 # --- building the data (child process: --build) ------------------------------------------------
-FIRST = ["María", "José", "Juan", "Ana", "Luis", "Carolina", "Francisca", "Pedro", "Camila", "Jorge",
-         "Valentina", "Diego", "Constanza", "Felipe", "Paula", "Rodrigo", "Javiera", "Cristián", "Daniela", "Ignacio"]
-LAST = ["González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva", "Martínez", "Sepúlveda",
-        "Morales", "Rodríguez", "López", "Fuentes", "Hernández", "Torres", "Araya", "Flores", "Espinoza", "Valenzuela"]
-DOMAINS = ["desarrollosocial.gob.cl"] * 4 + ["gmail.com"] * 2 + ["municipalidad{}.cl", "fundacion{}.org", "ong{}.cl"]
+FIRST = [
+    "María",
+    "José",
+    "Juan",
+    "Ana",
+    "Luis",
+    "Carolina",
+    "Francisca",
+    "Pedro",
+    "Camila",
+    "Jorge",
+    "Valentina",
+    "Diego",
+    "Constanza",
+    "Felipe",
+    "Paula",
+    "Rodrigo",
+    "Javiera",
+    "Cristián",
+    "Daniela",
+    "Ignacio",
+]
+LAST = [
+    "González",
+    "Muñoz",
+    "Rojas",
+    "Díaz",
+    "Pérez",
+    "Soto",
+    "Contreras",
+    "Silva",
+    "Martínez",
+    "Sepúlveda",
+    "Morales",
+    "Rodríguez",
+    "López",
+    "Fuentes",
+    "Hernández",
+    "Torres",
+    "Araya",
+    "Flores",
+    "Espinoza",
+    "Valenzuela",
+]
+DOMAINS = (
+    ["desarrollosocial.gob.cl"] * 4
+    + ["gmail.com"] * 2
+    + ["municipalidad{}.cl", "fundacion{}.org", "ong{}.cl"]
+)
 SUBJECTS = [
-    ("No puedo ingresar la rendición del proyecto en SIGEC",
-     "Estimados, no puedo ingresar la rendición del proyecto en SIGEC.\nAl presionar «Enviar» aparece «Error "
-     "inesperado» y el documento queda en borrador.\nAdjunto pantallazo. Quedo atento, saludos cordiales."),
-    ("Solicito restablecer mi clave de acceso",
-     "Buenos días, olvidé mi clave de SIGEC y el correo de recuperación no llega.\nNecesito ingresar hoy para "
-     "cargar los antecedentes del convenio. Gracias."),
-    ("Error al adjuntar documentos al convenio",
-     "Hola, al adjuntar el acta de la resolución el sistema indica que el archivo no es válido, aunque es un PDF "
-     "de 2 MB.\nProbé con Chrome y Firefox con el mismo resultado.\n\nSaludos,"),
-    ("Consulta por plazo de la convocatoria 2025",
-     "Junto con saludar, quisiera saber si el plazo de postulación de la convocatoria se extiende para las "
-     "comunas afectadas por los incendios.\nAtentamente,"),
-    ("Cambio de perfil de usuario",
-     "Por traslado de funciones necesito que mi usuario pase del perfil Ejecutor al perfil Revisor en la SEREMI. "
-     "Adjunto el memorándum que lo autoriza.\n\nSaludos cordiales." * 3),
+    (
+        "No puedo ingresar la rendición del proyecto en SIGEC",
+        "Estimados, no puedo ingresar la rendición del proyecto en SIGEC.\nAl presionar «Enviar» aparece «Error "
+        "inesperado» y el documento queda en borrador.\nAdjunto pantallazo. Quedo atento, saludos cordiales.",
+    ),
+    (
+        "Solicito restablecer mi clave de acceso",
+        "Buenos días, olvidé mi clave de SIGEC y el correo de recuperación no llega.\nNecesito ingresar hoy para "
+        "cargar los antecedentes del convenio. Gracias.",
+    ),
+    (
+        "Error al adjuntar documentos al convenio",
+        "Hola, al adjuntar el acta de la resolución el sistema indica que el archivo no es válido, aunque es un PDF "
+        "de 2 MB.\nProbé con Chrome y Firefox con el mismo resultado.\n\nSaludos,",
+    ),
+    (
+        "Consulta por plazo de la convocatoria 2025",
+        "Junto con saludar, quisiera saber si el plazo de postulación de la convocatoria se extiende para las "
+        "comunas afectadas por los incendios.\nAtentamente,",
+    ),
+    (
+        "Cambio de perfil de usuario",
+        "Por traslado de funciones necesito que mi usuario pase del perfil Ejecutor al perfil Revisor en la SEREMI. "
+        "Adjunto el memorándum que lo autoriza.\n\nSaludos cordiales." * 3,
+    ),
 ]
 AGENT_ANSWERS = [
     "Estimado/a, revisamos su caso: el documento quedó ingresado correctamente. Puede verificarlo en la sección "
@@ -174,9 +244,12 @@ REQUESTER_ANSWERS = [
     "Sigue apareciendo el mismo error, adjunto un nuevo pantallazo.",
     "Muchas gracias, ya pude ingresar.",
 ]
-FILE_KINDS = [("pantallazo.png", "image/png"), ("rendicion.pdf", "application/pdf"),
-              ("planilla.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-              ("oficio.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")]
+FILE_KINDS = [
+    ("pantallazo.png", "image/png"),
+    ("rendicion.pdf", "application/pdf"),
+    ("planilla.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("oficio.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+]
 
 
 def ascii_name(text):
@@ -212,11 +285,15 @@ def copy_rows(connection, model, rows):
     defaults = {f.attname: f.get_default() for f in fields}
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     count = 0
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(f.attname, defaults[f.attname]) for f in fields])
-                count += 1
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row([row.get(f.attname, defaults[f.attname]) for f in fields])
+            count += 1
     return count
 
 
@@ -229,13 +306,22 @@ def build(total, info_path):
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.db.models import Count
-    from django.middleware.csrf import get_token
     from django.http import HttpRequest
+    from django.middleware.csrf import get_token
     from django.test import Client
     from django.utils import timezone
 
     from tickets.models import (
-        AccessLog, Attachment, Category, Priority, Region, Reply, Sequence, Status, Ticket, TicketEvent,
+        AccessLog,
+        Attachment,
+        Category,
+        Priority,
+        Region,
+        Reply,
+        Sequence,
+        Status,
+        Ticket,
+        TicketEvent,
     )
 
     started = time.perf_counter()
@@ -246,21 +332,52 @@ def build(total, info_path):
     categories = list(Category.objects.order_by("position"))
     regions = {r.code: r for r in Region.objects.all()}
     # Nivel Central and the Metropolitana file most tickets; the other regions roughly by size.
-    region_weights = {"NC": 14, "RM": 26, "VS": 8, "BI": 8, "AR": 5, "ML": 5, "LL": 5, "CO": 4, "LI": 4, "AN": 4,
-                      "NB": 3, "LR": 2, "TA": 2, "AT": 2, "AP": 2, "AI": 1, "MA": 1}
-    region_ids, region_w = zip(*[(regions[c].pk, w) for c, w in region_weights.items() if c in regions])
+    region_weights = {
+        "NC": 14,
+        "RM": 26,
+        "VS": 8,
+        "BI": 8,
+        "AR": 5,
+        "ML": 5,
+        "LL": 5,
+        "CO": 4,
+        "LI": 4,
+        "AN": 4,
+        "NB": 3,
+        "LR": 2,
+        "TA": 2,
+        "AT": 2,
+        "AP": 2,
+        "AI": 1,
+        "MA": 1,
+    }
+    region_ids, region_w = zip(
+        *[(regions[c].pk, w) for c, w in region_weights.items() if c in regions]
+    )
     category_ids = [c.pk for c in categories]
-    category_w = [22, 12, 18, 12, 16, 8, 4, 8][: len(category_ids)] + [5] * max(0, len(category_ids) - 8)
+    category_w = [22, 12, 18, 12, 16, 8, 4, 8][: len(category_ids)] + [5] * max(
+        0, len(category_ids) - 8
+    )
 
     agents_group = Group.objects.get(name="Agentes")
     agents = []
     for k in range(12):
-        u = User(username=f"agente{k + 1:02d}", first_name=FIRST[k], last_name=LAST[k], is_staff=True,
-                 email=f"agente{k + 1:02d}@desarrollosocial.gob.cl")
+        u = User(
+            username=f"agente{k + 1:02d}",
+            first_name=FIRST[k],
+            last_name=LAST[k],
+            is_staff=True,
+            email=f"agente{k + 1:02d}@desarrollosocial.gob.cl",
+        )
         u.set_unusable_password()
         agents.append(u)
-    bench = User(username="agente.carga", first_name="Agente", last_name="Carga", is_staff=True,
-                 email="agente.carga@desarrollosocial.gob.cl")
+    bench = User(
+        username="agente.carga",
+        first_name="Agente",
+        last_name="Carga",
+        is_staff=True,
+        email="agente.carga@desarrollosocial.gob.cl",
+    )
     bench.set_unusable_password()
     User.objects.bulk_create([*agents, bench])
     agents = list(User.objects.filter(username__startswith="agente").order_by("pk"))
@@ -273,17 +390,41 @@ def build(total, info_path):
     requesters = max(50, total // 4)
     span = timedelta(days=3 * 365)
     first_day = now - span
-    mix_recent = [(Status.NEW, 45), (Status.WAITING_STAFF, 10), (Status.ANSWERED, 20), (Status.IN_PROGRESS, 20), (Status.ON_HOLD, 5)]
-    mix_month = [(Status.NEW, 5), (Status.WAITING_STAFF, 8), (Status.ANSWERED, 12), (Status.IN_PROGRESS, 10),
-                 (Status.ON_HOLD, 5), (Status.RESOLVED, 50), (Status.CLOSED, 10)]
-    mix_old = [(Status.ON_HOLD, 1), (Status.IN_PROGRESS, 0.5), (Status.RESOLVED, 82), (Status.CLOSED, 16.5)]
+    mix_recent = [
+        (Status.NEW, 45),
+        (Status.WAITING_STAFF, 10),
+        (Status.ANSWERED, 20),
+        (Status.IN_PROGRESS, 20),
+        (Status.ON_HOLD, 5),
+    ]
+    mix_month = [
+        (Status.NEW, 5),
+        (Status.WAITING_STAFF, 8),
+        (Status.ANSWERED, 12),
+        (Status.IN_PROGRESS, 10),
+        (Status.ON_HOLD, 5),
+        (Status.RESOLVED, 50),
+        (Status.CLOSED, 10),
+    ]
+    mix_old = [
+        (Status.ON_HOLD, 1),
+        (Status.IN_PROGRESS, 0.5),
+        (Status.RESOLVED, 82),
+        (Status.CLOSED, 16.5),
+    ]
     tickets, replies, files, events, accesses = [], [], [], [], []
     reply_id = file_id = 0
     for i in range(total):
         pk = i + 1
         created = first_day + span * (i / total) + timedelta(seconds=rng.randint(0, 60))
         age = now - created
-        mix = mix_recent if age < timedelta(days=3) else mix_month if age < timedelta(days=30) else mix_old
+        mix = (
+            mix_recent
+            if age < timedelta(days=3)
+            else mix_month
+            if age < timedelta(days=30)
+            else mix_old
+        )
         status = rng.choices([s for s, _ in mix], [w for _, w in mix])[0]
         # A few people write most tickets (a frequent SEREMI analyst files hundreds).
         name, email = requester(int(requesters * rng.random() ** 1.5))
@@ -306,43 +447,92 @@ def build(total, info_path):
             reply_id += 1
             agent_turn = turn % 2 == 0
             author = assignee or rng.choice(agent_ids)
-            replies.append({
-                "id": reply_id, "ticket_id": pk, "kind": Reply.Kind.AGENT if agent_turn else Reply.Kind.REQUESTER,
-                "author_id": author if agent_turn else None,
-                "author_name": agent_names[author] if agent_turn else name,
-                "message": rng.choice(AGENT_ANSWERS if agent_turn else REQUESTER_ANSWERS),
-                "requests_information": agent_turn and rng.random() < 0.2,
-                "ip_address": None if agent_turn else "10.21.4.%d" % rng.randint(2, 250), "created_at": when,
-            })
+            replies.append(
+                {
+                    "id": reply_id,
+                    "ticket_id": pk,
+                    "kind": Reply.Kind.AGENT if agent_turn else Reply.Kind.REQUESTER,
+                    "author_id": author if agent_turn else None,
+                    "author_name": agent_names[author] if agent_turn else name,
+                    "message": rng.choice(AGENT_ANSWERS if agent_turn else REQUESTER_ANSWERS),
+                    "requests_information": agent_turn and rng.random() < 0.2,
+                    "ip_address": None if agent_turn else "10.21.4.%d" % rng.randint(2, 250),
+                    "created_at": when,
+                }
+            )
             public += 1
             last_replier = agent_names[author] if agent_turn else name
             if not agent_turn and rng.random() < 0.15:
                 file_id += 1
                 fname, ctype = rng.choice(FILE_KINDS)
-                files.append({"id": file_id, "ticket_id": pk, "reply_id": reply_id, "original_name": fname,
-                              "file": f"attachments/{when:%Y/%m}/{uuid.UUID(int=rng.getrandbits(128)).hex}.{fname.rsplit('.', 1)[1]}",
-                              "size": rng.randint(20_000, 3 * MB), "content_type": ctype,
-                              "sha256": "%064x" % rng.getrandbits(256), "created_at": when})
-        if assignee and rng.random() < 0.08:  # an internal note, never counted or shown to the requester
+                files.append(
+                    {
+                        "id": file_id,
+                        "ticket_id": pk,
+                        "reply_id": reply_id,
+                        "original_name": fname,
+                        "file": f"attachments/{when:%Y/%m}/{uuid.UUID(int=rng.getrandbits(128)).hex}.{fname.rsplit('.', 1)[1]}",
+                        "size": rng.randint(20_000, 3 * MB),
+                        "content_type": ctype,
+                        "sha256": "%064x" % rng.getrandbits(256),
+                        "created_at": when,
+                    }
+                )
+        if (
+            assignee and rng.random() < 0.08
+        ):  # an internal note, never counted or shown to the requester
             reply_id += 1
-            replies.append({"id": reply_id, "ticket_id": pk, "kind": Reply.Kind.AGENT, "author_id": assignee,
-                            "author_name": agent_names[assignee], "message": "Derivado a soporte de segundo nivel.",
-                            "is_internal": True, "created_at": when})
+            replies.append(
+                {
+                    "id": reply_id,
+                    "ticket_id": pk,
+                    "kind": Reply.Kind.AGENT,
+                    "author_id": assignee,
+                    "author_name": agent_names[assignee],
+                    "message": "Derivado a soporte de segundo nivel.",
+                    "is_internal": True,
+                    "created_at": when,
+                }
+            )
         for _ in range(rng.choices([0, 1, 2], [70, 20, 10])[0]):
             file_id += 1
             fname, ctype = rng.choice(FILE_KINDS)
-            files.append({"id": file_id, "ticket_id": pk, "reply_id": None, "original_name": fname,
-                          "file": f"attachments/{created:%Y/%m}/{uuid.UUID(int=rng.getrandbits(128)).hex}.{fname.rsplit('.', 1)[1]}",
-                          "size": rng.randint(20_000, 3 * MB), "content_type": ctype,
-                          "sha256": "%064x" % rng.getrandbits(256), "created_at": created})
+            files.append(
+                {
+                    "id": file_id,
+                    "ticket_id": pk,
+                    "reply_id": None,
+                    "original_name": fname,
+                    "file": f"attachments/{created:%Y/%m}/{uuid.UUID(int=rng.getrandbits(128)).hex}.{fname.rsplit('.', 1)[1]}",
+                    "size": rng.randint(20_000, 3 * MB),
+                    "content_type": ctype,
+                    "sha256": "%064x" % rng.getrandbits(256),
+                    "created_at": created,
+                }
+            )
         t = {
-            "id": pk, "number": pk, "tracking_id": tracking_id(i), "name": name, "email": email,
-            "category_id": rng.choices(category_ids, category_w)[0], "region_id": rng.choices(region_ids, region_w)[0],
-            "project_number": rng.randint(10_000, 60_000), "subject": subject, "message": message,
-            "ip_address": "10.21.%d.%d" % (rng.randint(0, 40), rng.randint(2, 250)), "language": "es",
-            "status": status, "priority": rng.choices(list(Priority.values), [50, 35, 12, 3])[0],
-            "assignee_id": assignee, "created_at": created, "updated_at": when, "reply_count": public,
-            "last_replier": last_replier, "closed_at": None, "staff_due_at": None, "requester_due_at": None,
+            "id": pk,
+            "number": pk,
+            "tracking_id": tracking_id(i),
+            "name": name,
+            "email": email,
+            "category_id": rng.choices(category_ids, category_w)[0],
+            "region_id": rng.choices(region_ids, region_w)[0],
+            "project_number": rng.randint(10_000, 60_000),
+            "subject": subject,
+            "message": message,
+            "ip_address": "10.21.%d.%d" % (rng.randint(0, 40), rng.randint(2, 250)),
+            "language": "es",
+            "status": status,
+            "priority": rng.choices(list(Priority.values), [50, 35, 12, 3])[0],
+            "assignee_id": assignee,
+            "created_at": created,
+            "updated_at": when,
+            "reply_count": public,
+            "last_replier": last_replier,
+            "closed_at": None,
+            "staff_due_at": None,
+            "requester_due_at": None,
         }
         if status in (Status.NEW, Status.WAITING_STAFF, Status.IN_PROGRESS):
             t["staff_due_at"] = when + timedelta(days=2)
@@ -354,54 +544,117 @@ def build(total, info_path):
             t["closed_by_system"] = rng.random() < 0.3
         tickets.append(t)
         if status != Status.NEW:
-            events.append({"ticket_id": pk, "created_at": t["updated_at"], "actor_id": assignee, "field": "status",
-                           "old_value": "Nuevo", "new_value": str(Status(status).label)})
-        accesses.append({"ticket_id": pk, "created_at": created + timedelta(hours=1), "kind": AccessLog.Kind.PUBLIC_VIEW,
-                         "ip_address": t["ip_address"]})
+            events.append(
+                {
+                    "ticket_id": pk,
+                    "created_at": t["updated_at"],
+                    "actor_id": assignee,
+                    "field": "status",
+                    "old_value": "Nuevo",
+                    "new_value": str(Status(status).label),
+                }
+            )
+        accesses.append(
+            {
+                "ticket_id": pk,
+                "created_at": created + timedelta(hours=1),
+                "kind": AccessLog.Kind.PUBLIC_VIEW,
+                "ip_address": t["ip_address"],
+            }
+        )
 
     with transaction.atomic():
-        counts = {model.__name__: copy_rows(connection, model, rows) for model, rows in [
-            (Ticket, tickets), (Reply, replies), (Attachment, files), (TicketEvent, events), (AccessLog, accesses)]}
+        counts = {
+            model.__name__: copy_rows(connection, model, rows)
+            for model, rows in [
+                (Ticket, tickets),
+                (Reply, replies),
+                (Attachment, files),
+                (TicketEvent, events),
+                (AccessLog, accesses),
+            ]
+        }
         with connection.cursor() as cursor:
             for model in (Ticket, Reply, Attachment, TicketEvent, AccessLog):
                 table = model._meta.db_table
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                )
         Sequence.objects.filter(name="ticket").update(value=total)
 
     # The ticket of the ticket-page and download scenarios: 20 replies, 5 real files, one of 5 MB.
     heavy = Ticket(
-        number=total + 1, tracking_id=tracking_id(total), name="Rosa Espinoza Fuentes",
-        email="rosa.espinoza@desarrollosocial.gob.cl", category_id=category_ids[0], region_id=regions["BI"].pk,
-        project_number=29928, subject=SUBJECTS[0][0], message=SUBJECTS[0][1] * 4, ip_address="10.21.4.7",
-        status=Status.WAITING_STAFF, assignee_id=agent_ids[0], created_at=now - timedelta(days=6),
-        updated_at=now - timedelta(hours=2), staff_due_at=now + timedelta(days=1),
+        number=total + 1,
+        tracking_id=tracking_id(total),
+        name="Rosa Espinoza Fuentes",
+        email="rosa.espinoza@desarrollosocial.gob.cl",
+        category_id=category_ids[0],
+        region_id=regions["BI"].pk,
+        project_number=29928,
+        subject=SUBJECTS[0][0],
+        message=SUBJECTS[0][1] * 4,
+        ip_address="10.21.4.7",
+        status=Status.WAITING_STAFF,
+        assignee_id=agent_ids[0],
+        created_at=now - timedelta(days=6),
+        updated_at=now - timedelta(hours=2),
+        staff_due_at=now + timedelta(days=1),
     )
     heavy.save()
     Sequence.objects.filter(name="ticket").update(value=total + 1)
     heavy_replies = []
     for k in range(20):
         agent_turn = k % 2 == 0
-        heavy_replies.append(Reply.objects.create(
-            ticket=heavy, kind=Reply.Kind.AGENT if agent_turn else Reply.Kind.REQUESTER,
-            author_id=agent_ids[0] if agent_turn else None,
-            author_name=agent_names[agent_ids[0]] if agent_turn else heavy.name,
-            message=(AGENT_ANSWERS[k % 4] if agent_turn else REQUESTER_ANSWERS[k % 3] + "\n\n" + SUBJECTS[0][1]),
-            created_at=heavy.created_at + timedelta(hours=5 * (k + 1)),
-        ))
+        heavy_replies.append(
+            Reply.objects.create(
+                ticket=heavy,
+                kind=Reply.Kind.AGENT if agent_turn else Reply.Kind.REQUESTER,
+                author_id=agent_ids[0] if agent_turn else None,
+                author_name=agent_names[agent_ids[0]] if agent_turn else heavy.name,
+                message=(
+                    AGENT_ANSWERS[k % 4]
+                    if agent_turn
+                    else REQUESTER_ANSWERS[k % 3] + "\n\n" + SUBJECTS[0][1]
+                ),
+                created_at=heavy.created_at + timedelta(hours=5 * (k + 1)),
+            )
+        )
     heavy.reply_count, heavy.last_replier = 20, heavy.name
     heavy.save(update_fields=["reply_count", "last_replier"])
     big = b"%PDF-1.7\n" + rng.randbytes(BIG_FILE - 9)
     real_files = [
         ("informe-rendicion.pdf", "application/pdf", big, None),
         ("pantallazo-error.png", "image/png", b"\x89PNG\r\n\x1a\n" + rng.randbytes(180_000), None),
-        ("planilla-gastos.xlsx", FILE_KINDS[2][1], b"PK\x03\x04" + rng.randbytes(45_000), heavy_replies[1]),
-        ("oficio-respuesta.docx", FILE_KINDS[3][1], b"PK\x03\x04" + rng.randbytes(30_000), heavy_replies[5]),
-        ("notas.txt", "text/plain", ("Número de resolución: 1234 del 2025.\n" * 40).encode(), heavy_replies[9]),
+        (
+            "planilla-gastos.xlsx",
+            FILE_KINDS[2][1],
+            b"PK\x03\x04" + rng.randbytes(45_000),
+            heavy_replies[1],
+        ),
+        (
+            "oficio-respuesta.docx",
+            FILE_KINDS[3][1],
+            b"PK\x03\x04" + rng.randbytes(30_000),
+            heavy_replies[5],
+        ),
+        (
+            "notas.txt",
+            "text/plain",
+            ("Número de resolución: 1234 del 2025.\n" * 40).encode(),
+            heavy_replies[9],
+        ),
     ]
     download = None
     for fname, ctype, data, reply in real_files:
-        a = Attachment(ticket=heavy, reply=reply, original_name=fname, size=len(data), content_type=ctype,
-                       sha256="0" * 64, file=ContentFile(data, name=fname))
+        a = Attachment(
+            ticket=heavy,
+            reply=reply,
+            original_name=fname,
+            size=len(data),
+            content_type=ctype,
+            sha256="0" * 64,
+            file=ContentFile(data, name=fname),
+        )
         a.save()
         download = download or a
     built = time.perf_counter()
@@ -418,7 +671,9 @@ def build(total, info_path):
     csrf_token = get_token(request)
     lookup_ids = [tracking_id(i) for i in rng.sample(range(total), min(total, 2000))]
     # The queue's search is for the most frequent requester: the longest list an address gives.
-    search_email = Ticket.objects.values("email").annotate(n=Count("id")).order_by("-n", "email")[0]["email"]
+    search_email = (
+        Ticket.objects.values("email").annotate(n=Count("id")).order_by("-n", "email")[0]["email"]
+    )
     info = {
         "tickets": Ticket.objects.count(),
         "counts": {**counts, "Ticket": counts["Ticket"] + 1},
@@ -435,13 +690,20 @@ def build(total, info_path):
         "csrf_token": csrf_token,
         "category": category_ids[0],
         "region": regions["RM"].pk,
-        "seconds": {"migrate": migrated - started, "load": built - migrated, "vacuum_analyze": analysed - built},
+        "seconds": {
+            "migrate": migrated - started,
+            "load": built - migrated,
+            "vacuum_analyze": analysed - built,
+        },
     }
     Path(info_path).write_text(json.dumps(info))
-    print(f"  {info['tickets']:,} tickets ({info['open_tickets']:,} open), {counts['Reply']:,} replies, "
-          f"{counts['Attachment'] + 5:,} attachments, {counts['TicketEvent']:,} history rows, "
-          f"{counts['AccessLog']:,} access-log rows: migrate {migrated - started:.1f} s, "
-          f"load {built - migrated:.1f} s, VACUUM ANALYZE {analysed - built:.1f} s", flush=True)
+    print(
+        f"  {info['tickets']:,} tickets ({info['open_tickets']:,} open), {counts['Reply']:,} replies, "
+        f"{counts['Attachment'] + 5:,} attachments, {counts['TicketEvent']:,} history rows, "
+        f"{counts['AccessLog']:,} access-log rows: migrate {migrated - started:.1f} s, "
+        f"load {built - migrated:.1f} s, VACUUM ANALYZE {analysed - built:.1f} s",
+        flush=True,
+    )
 
 
 # --- the scenarios -------------------------------------------------------------------------
@@ -471,7 +733,18 @@ GROUPS = {s[0]: s[2] for s in SCENARIOS}
 BARE_RUNS = {"bare": {}, "bare_norecycle": {"GUNICORN_MAX_REQUESTS": "0"}}
 # The order of the load runs: pages first, so that the upload's and the download's memory
 # growth is measured against workers that have already served every kind of page.
-ORDER = ["home", "ticket", "lookup", "submit_form", "queue", "queue_filter", "queue_search", "download", "submit", "submit_files"]
+ORDER = [
+    "home",
+    "ticket",
+    "lookup",
+    "submit_form",
+    "queue",
+    "queue_filter",
+    "queue_search",
+    "download",
+    "submit",
+    "submit_files",
+]
 
 
 def submit_fields(info):
@@ -499,13 +772,21 @@ def queue_path(info, name):
 def multipart_body(path, info, files, big_file):
     """The new-ticket form as the load tool sends it, written to a file: nothing held in memory."""
     boundary = "mesaayudaload" + secrets.token_hex(8)
-    fields = {"csrfmiddlewaretoken": info["csrf_token"], **submit_fields(info), "submission_token": str(uuid.uuid4())}
+    fields = {
+        "csrfmiddlewaretoken": info["csrf_token"],
+        **submit_fields(info),
+        "submission_token": str(uuid.uuid4()),
+    }
     with open(path, "wb") as out:
         for k, v in fields.items():
-            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+            out.write(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            )
         for i in range(files):
-            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="{i}-informe.pdf"\r\n'
-                      f"Content-Type: application/octet-stream\r\n\r\n".encode())
+            out.write(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="{i}-informe.pdf"\r\n'
+                f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            )
             with open(big_file, "rb") as f:
                 shutil.copyfileobj(f, out)
             out.write(b"\r\n")
@@ -544,16 +825,31 @@ def count_queries(info_path, big_file, out_path, names):
         size = body_path.stat().st_size
         with open(body_path, "rb") as f:
             environ = {
-                "REQUEST_METHOD": "POST", "PATH_INFO": "/ticket/nuevo/", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
-                "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": HOST, "HTTP_X_FORWARDED_PROTO": "https",
-                "HTTP_ORIGIN": f"https://{HOST}", "HTTP_COOKIE": f"csrftoken={info['csrf_cookie']}",
-                "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}", "CONTENT_LENGTH": str(size),
-                "wsgi.input": Body(LengthReader(IterUnreader(iter(lambda: f.read(8192), b"")), size)),
-                "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
-                "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": "/ticket/nuevo/",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "REMOTE_ADDR": "127.0.0.1",
+                "HTTP_HOST": HOST,
+                "HTTP_X_FORWARDED_PROTO": "https",
+                "HTTP_ORIGIN": f"https://{HOST}",
+                "HTTP_COOKIE": f"csrftoken={info['csrf_cookie']}",
+                "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+                "CONTENT_LENGTH": str(size),
+                "wsgi.input": Body(
+                    LengthReader(IterUnreader(iter(lambda: f.read(8192), b"")), size)
+                ),
+                "wsgi.url_scheme": "http",
+                "wsgi.errors": sys.stderr,
+                "wsgi.version": (1, 0),
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": True,
+                "wsgi.run_once": False,
             }
             status = []
-            response = handler(environ, lambda s, headers, exc_info=None: status.append(int(s.split()[0])))
+            response = handler(
+                environ, lambda s, headers, exc_info=None: status.append(int(s.split()[0]))
+            )
             for _chunk in response:
                 pass
             response.close()  # as gunicorn does: closes (and so deletes) the uploaded temporary files
@@ -570,14 +866,22 @@ def count_queries(info_path, big_file, out_path, names):
             return client.get(info["ticket_path"], headers=HEADERS)
         if name == "download":
             response = client.get(info["download_path"], headers=HEADERS)
-            for _chunk in response.streaming_content:  # read it all, as a client does, keeping nothing
+            for (
+                _chunk
+            ) in response.streaming_content:  # read it all, as a client does, keeping nothing
                 pass
             response.close()
             return response
         if name == "lookup":
-            return client.post("/ticket/ver/", {"tracking_id": random.choice(info["lookup_ids"])}, headers=HEADERS)
+            return client.post(
+                "/ticket/ver/", {"tracking_id": random.choice(info["lookup_ids"])}, headers=HEADERS
+            )
         if name == "submit":
-            return client.post("/ticket/nuevo/", {**submit_fields(info), "submission_token": str(uuid.uuid4())}, headers=HEADERS)
+            return client.post(
+                "/ticket/nuevo/",
+                {**submit_fields(info), "submission_token": str(uuid.uuid4())},
+                headers=HEADERS,
+            )
         if name == "submit_files":
             return upload()
         client.cookies["sessionid"] = info["session"]
@@ -585,7 +889,11 @@ def count_queries(info_path, big_file, out_path, names):
 
     result = {}
     for name in names:
-        bare = override_settings(ROOT_URLCONF="benchmarks.bare_urls") if name in BARE_RUNS else nullcontext()
+        bare = (
+            override_settings(ROOT_URLCONF="benchmarks.bare_urls")
+            if name in BARE_RUNS
+            else nullcontext()
+        )
         with bare:
             counts = []
             for _ in range(3):
@@ -603,8 +911,14 @@ def count_queries(info_path, big_file, out_path, names):
                 one(name)
                 heap = tracemalloc.get_traced_memory()[1] / 1024
                 tracemalloc.stop()
-        result[name] = {"queries": counts[-1], "runs": counts, "status": response.status_code, "cpu_ms": round(cpu, 2),
-                        "heap_peak_kib": heap and round(heap), "sql": [q["sql"][:160] for q in ctx.captured_queries]}
+        result[name] = {
+            "queries": counts[-1],
+            "runs": counts,
+            "status": response.status_code,
+            "cpu_ms": round(cpu, 2),
+            "heap_peak_kib": heap and round(heap),
+            "sql": [q["sql"][:160] for q in ctx.captured_queries],
+        }
     body_path.unlink(missing_ok=True)
     Path(out_path).write_text(json.dumps(result))
 
@@ -645,13 +959,19 @@ class Gunicorn:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "mesaayuda.wsgi"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         expected = self.expected_workers()
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"gunicorn exited with {self.proc.returncode}; see {self.log_path}"
+                )
             if len(self.workers()) >= expected and self.healthy():
                 time.sleep(1)  # the last worker's import settles
                 return
@@ -744,19 +1064,29 @@ def wrk_config(name, info, tmp, big_file):
         path = info["ticket_path"]
     elif name == "download":
         path = info["download_path"]
-        cfg["BENCH_CHECK"] = "0"  # a 5 MB body per response is not for Lua; wrk counts >= 400 itself
+        cfg["BENCH_CHECK"] = (
+            "0"  # a 5 MB body per response is not for Lua; wrk counts >= 400 itself
+        )
     elif name == "lookup":
         path = "/ticket/ver/"
         values = tmp / "lookup-ids.txt"
         values.write_text("\n".join(info["lookup_ids"]) + "\n")
-        cfg.update(BENCH_BODY="form", BENCH_EXPECT="302", BENCH_COOKIE=csrf, BENCH_VALUES=str(values),
-                   BENCH_FORM=f"csrfmiddlewaretoken={info['csrf_token']}", BENCH_VARY="tracking_id")
+        cfg.update(
+            BENCH_BODY="form",
+            BENCH_EXPECT="302",
+            BENCH_COOKIE=csrf,
+            BENCH_VALUES=str(values),
+            BENCH_FORM=f"csrfmiddlewaretoken={info['csrf_token']}",
+            BENCH_VARY="tracking_id",
+        )
     elif name in ("submit", "submit_files"):
         path = "/ticket/nuevo/"
         form = tmp / "submit-form.txt"
         fields = {"csrfmiddlewaretoken": info["csrf_token"], **submit_fields(info)}
         form.write_text("".join(f"{k}={v}\n" for k, v in fields.items()))
-        cfg.update(BENCH_BODY="multipart", BENCH_EXPECT="302", BENCH_COOKIE=csrf, BENCH_FORM=str(form))
+        cfg.update(
+            BENCH_BODY="multipart", BENCH_EXPECT="302", BENCH_COOKIE=csrf, BENCH_FORM=str(form)
+        )
         if name == "submit_files":
             cfg["BENCH_FILES"] = f"3:{big_file}:informe.pdf"
     else:
@@ -769,21 +1099,48 @@ def wrk_config(name, info, tmp, big_file):
 
 
 def run_wrk(port, cfg, duration, concurrency):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **cfg, "BENCH_NONCE": secrets.token_hex(4)}
-    cmd = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{duration}s", "--timeout", "30s",
-           "-s", str(LUA), f"http://127.0.0.1:{port}/"]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        **cfg,
+        "BENCH_NONCE": secrets.token_hex(4),
+    }
+    cmd = [
+        "wrk",
+        "-t",
+        str(min(2, concurrency)),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}/",
+    ]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 120)
     line = next((l for l in r.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
     if r.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({r.returncode}): {r.stdout[-2000:]} {r.stderr[-2000:]}")
     data = json.loads(line.split(" ", 1)[1])
     seconds = data["duration_us"] / 1e6
-    errors = data["connect"] + data["read"] + data["write"] + data["timeout"] + data["status"] + data["unexpected"]
+    errors = (
+        data["connect"]
+        + data["read"]
+        + data["write"]
+        + data["timeout"]
+        + data["status"]
+        + data["unexpected"]
+    )
     return {
         "requests": data["requests"],
         "rps": data["requests"] / seconds if seconds else 0,
-        "p50": data["p50_us"] / 1000, "p95": data["p95_us"] / 1000, "p99": data["p99_us"] / 1000,
-        "errors": errors, "unexpected_status": data["unexpected_status"],
+        "p50": data["p50_us"] / 1000,
+        "p95": data["p95_us"] / 1000,
+        "p99": data["p99_us"] / 1000,
+        "errors": errors,
+        "unexpected_status": data["unexpected_status"],
         "kb_per_response": data["bytes"] / max(1, data["requests"]) / 1024,
     }
 
@@ -800,16 +1157,28 @@ def measure(server, name, cfg, args, among=None):
 # --- profiling -----------------------------------------------------------------------------------
 BUCKETS = [  # leaf-most match wins: where the CPU time of a sample is spent
     ("PostgreSQL client (psycopg)", ("psycopg",)),
-    ("multipart parsing / upload files", ("multipartparser", "uploadhandler", "django/core/files", "uploadedfile")),
+    (
+        "multipart parsing / upload files",
+        ("multipartparser", "uploadhandler", "django/core/files", "uploadedfile"),
+    ),
     ("hashing / file type checks", ("hashlib", "tickets/uploads.py")),
     ("template rendering", ("django/template/", "templatetags")),
     ("forms and widgets", ("django/forms/",)),
     ("ORM (query building, model instances)", ("django/db/",)),
     ("URL resolving / reversing", ("django/urls/",)),
-    ("translation, formats, dates", ("django/utils/translation", "django/utils/formats", "django/utils/dateformat", "zoneinfo")),
+    (
+        "translation, formats, dates",
+        ("django/utils/translation", "django/utils/formats", "django/utils/dateformat", "zoneinfo"),
+    ),
     ("admin (changelist, filters)", ("django/contrib/admin/",)),
-    ("sessions, auth, messages", ("django/contrib/sessions", "django/contrib/auth", "django/contrib/messages", "axes/")),
-    ("middleware and request/response", ("django/middleware", "django/http/", "django/core/handlers", "whitenoise")),
+    (
+        "sessions, auth, messages",
+        ("django/contrib/sessions", "django/contrib/auth", "django/contrib/messages", "axes/"),
+    ),
+    (
+        "middleware and request/response",
+        ("django/middleware", "django/http/", "django/core/handlers", "whitenoise"),
+    ),
     ("gunicorn (HTTP, sockets, access log)", ("gunicorn/",)),
     ("logging", ("logging/",)),
     ("other Django", ("django/",)),
@@ -837,16 +1206,34 @@ def summarize_profile(raw_path, top=12):
         for frame in frames:
             key = re.sub(r":\d+\)$", ")", frame.strip())
             key = re.sub(r"\(/.*?/(site-packages|python3\.11|main)/", "(", key)
-            if key not in seen and ("/tickets/" in frame or "django/" in frame or "gunicorn/" in frame or "psycopg" in frame):
+            if key not in seen and (
+                "/tickets/" in frame
+                or "django/" in frame
+                or "gunicorn/" in frame
+                or "psycopg" in frame
+            ):
                 inclusive[key] += n
                 seen.add(key)
         if frames:
-            own[re.sub(r"\(/.*?/(site-packages|python3\.11|main)/", "(", re.sub(r":\d+\)$", ")", frames[-1].strip()))] += n
-    lines = [f"  {samples:,} samples (non-idle worker threads)", "  where the time goes (by the innermost recognised frame):"]
+            own[
+                re.sub(
+                    r"\(/.*?/(site-packages|python3\.11|main)/",
+                    "(",
+                    re.sub(r":\d+\)$", ")", frames[-1].strip()),
+                )
+            ] += n
+    lines = [
+        f"  {samples:,} samples (non-idle worker threads)",
+        "  where the time goes (by the innermost recognised frame):",
+    ]
     for b, n in buckets.most_common():
         lines.append(f"    {100 * n / max(1, samples):5.1f} %  {b}")
-    lines.append("  heaviest functions, inclusive (the portal, Django, gunicorn, psycopg; those on > 90 % of")
-    lines.append("  the stacks, the server loop and handler every request passes through, left out):")
+    lines.append(
+        "  heaviest functions, inclusive (the portal, Django, gunicorn, psycopg; those on > 90 % of"
+    )
+    lines.append(
+        "  the stacks, the server loop and handler every request passes through, left out):"
+    )
     shown = [(k, n) for k, n in inclusive.most_common() if n <= 0.9 * samples][: top + 4]
     for k, n in shown:
         lines.append(f"    {100 * n / max(1, samples):5.1f} %  {k}")
@@ -864,34 +1251,72 @@ def profile(server, name, cfg, args):
     raw = OUT / f"profile-{name}.txt"
     seconds = max(5, args.duration)
     spy = subprocess.Popen(
-        [py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--rate", "200", "--nonblocking",
-         "--duration", str(seconds), "--format", "raw", "--output", str(raw)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(server.proc.pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--duration",
+            str(seconds),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(1)  # attached before the load starts
     result = run_wrk(server.port, cfg, seconds - 1, args.concurrency)
     _, err = spy.communicate(timeout=seconds + 60)
     if not raw.exists():
         return f"  py-spy failed: {err.strip()[-500:]}"
-    return (f"  (under py-spy: {result['rps']:.0f} req/s, p95 {result['p95']:.1f} ms; raw stacks: {raw.relative_to(ROOT)})\n"
-            + summarize_profile(raw))
+    return (
+        f"  (under py-spy: {result['rps']:.0f} req/s, p95 {result['p95']:.1f} ms; raw stacks: {raw.relative_to(ROOT)})\n"
+        + summarize_profile(raw)
+    )
 
 
 # --- the report -----------------------------------------------------------------------------------
 def machine_load():
     load = os.getloadavg()
-    ps = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"], capture_output=True, text=True).stdout
+    ps = subprocess.run(
+        ["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"], capture_output=True, text=True
+    ).stdout
     busy = [l.split(None, 1) for l in ps.splitlines()[:6]]
     busy = ", ".join(f"{c.strip()} {p}%" for p, c in busy if float(p) >= 5)
-    return f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)" + (f"; busiest: {busy}" if busy else "")
+    return f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)" + (
+        f"; busiest: {busy}" if busy else ""
+    )
 
 
 def table(results, queries, args):
     bare = results.get("bare", {}).get("rps")
-    small = f"@{args.small_tickets // 1000}k" if args.small_tickets >= 1000 else f"@{args.small_tickets}"
+    small = (
+        f"@{args.small_tickets // 1000}k"
+        if args.small_tickets >= 1000
+        else f"@{args.small_tickets}"
+    )
     big = f"@{args.tickets // 1000}k" if args.tickets >= 1000 else f"@{args.tickets}"
-    head = ["scenario", "req/s", "% bare", "p50 ms", "p95 ms", "p99 ms", "errors", f"SQL {small}", f"SQL {big}",
-            "CPU ms", "worker peak +MiB", "KiB/resp"]
+    head = [
+        "scenario",
+        "req/s",
+        "% bare",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        f"SQL {small}",
+        f"SQL {big}",
+        "CPU ms",
+        "worker peak +MiB",
+        "KiB/resp",
+    ]
     rows = []
     for name in NAMES:
         r = results.get(name)
@@ -900,14 +1325,41 @@ def table(results, queries, args):
         q_small = queries.get("small", {}).get(name, {}).get("queries", "–")
         q_big = queries.get("big", {}).get(name, {}).get("queries", "–")
         cpu = queries.get("big", {}).get(name, {}).get("cpu_ms")
-        share = f"{100 * r['rps'] / bare:.0f} %" if bare and name != "bare" else ("100 %" if name == "bare" else "–")
-        rows.append([LABELS[name], f"{r['rps']:,.0f}", share, f"{r['p50']:.1f}", f"{r['p95']:.1f}", f"{r['p99']:.1f}",
-                     str(r["errors"]) + (f" ({r['unexpected_status']})" if r["errors"] and r["unexpected_status"] else ""),
-                     str(q_small), str(q_big), f"{cpu:.1f}" if cpu is not None else "–", f"{r['hwm_growth_mib']:+.1f}",
-                     f"{r['kb_per_response']:,.1f}"])
+        share = (
+            f"{100 * r['rps'] / bare:.0f} %"
+            if bare and name != "bare"
+            else ("100 %" if name == "bare" else "–")
+        )
+        rows.append(
+            [
+                LABELS[name],
+                f"{r['rps']:,.0f}",
+                share,
+                f"{r['p50']:.1f}",
+                f"{r['p95']:.1f}",
+                f"{r['p99']:.1f}",
+                str(r["errors"])
+                + (
+                    f" ({r['unexpected_status']})" if r["errors"] and r["unexpected_status"] else ""
+                ),
+                str(q_small),
+                str(q_big),
+                f"{cpu:.1f}" if cpu is not None else "–",
+                f"{r['hwm_growth_mib']:+.1f}",
+                f"{r['kb_per_response']:,.1f}",
+            ]
+        )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    fmt = lambda cells: "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"  # noqa: E731
-    return "\n".join([fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, rows)])
+    fmt = lambda cells: (
+        "| "
+        + " | ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+        + " |"
+    )  # noqa: E731
+    return "\n".join(
+        [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, rows)]
+    )
 
 
 def targets(results, queries, info):
@@ -918,46 +1370,82 @@ def targets(results, queries, info):
         note = ""
         if "bare_norecycle" in r:
             note = f" ({100 * r['ticket']['rps'] / r['bare_norecycle']['rps']:.0f} % of the bare view without worker recycling)"
-        lines.append(f"- ticket page at >= 40 % of the bare view: {share:.0f} %{note} — {ok(share >= 40)}")
+        lines.append(
+            f"- ticket page at >= 40 % of the bare view: {share:.0f} %{note} — {ok(share >= 40)}"
+        )
     public = [n for n in NAMES if GROUPS[n] == "public" and n in r]
     if public:
         each = ", ".join(f"{LABELS[n]} {r[n]['p95']:.0f}" for n in public)
-        lines.append(f"- public pages p95 < 100 ms: {each} ms — {ok(all(r[n]['p95'] < 100 for n in public))}")
+        lines.append(
+            f"- public pages p95 < 100 ms: {each} ms — {ok(all(r[n]['p95'] < 100 for n in public))}"
+        )
     agent = [n for n in NAMES if GROUPS[n] == "agent" and n in r]
     if agent:
-        each = ", ".join(f"{LABELS[n].removeprefix('agent queue: ')} {r[n]['p95']:.0f}" for n in agent)
-        lines.append(f"- agent queue p95 < 300 ms at {info['tickets']:,} tickets: {each} ms — "
-                     f"{ok(all(r[n]['p95'] < 300 for n in agent))}")
+        each = ", ".join(
+            f"{LABELS[n].removeprefix('agent queue: ')} {r[n]['p95']:.0f}" for n in agent
+        )
+        lines.append(
+            f"- agent queue p95 < 300 ms at {info['tickets']:,} tickets: {each} ms — "
+            f"{ok(all(r[n]['p95'] < 300 for n in agent))}"
+        )
     heap = {n: q.get("heap_peak_kib") for n, q in queries.get("big", {}).items()}
     if "submit_files" in r:
         grow = r["submit_files"]["hwm_growth_mib"]
         note = ""
         if heap.get("submit_files") is not None and heap.get("submit") is not None:
-            note = (f"; Python heap peak of one request {heap['submit_files']:,} KiB with the 15 MB of files, "
-                    f"{heap['submit']:,} KiB without")
-        lines.append(f"- a worker's peak memory grows < 20 MiB with 3 × 5 MB uploads: {grow:+.1f} MiB over the "
-                     f"file-less submissions before it (VmHWM; VmRSS {r['submit_files']['rss_growth_mib']:+.1f} MiB){note} "
-                     f"— {ok(grow < 20)}")
+            note = (
+                f"; Python heap peak of one request {heap['submit_files']:,} KiB with the 15 MB of files, "
+                f"{heap['submit']:,} KiB without"
+            )
+        lines.append(
+            f"- a worker's peak memory grows < 20 MiB with 3 × 5 MB uploads: {grow:+.1f} MiB over the "
+            f"file-less submissions before it (VmHWM; VmRSS {r['submit_files']['rss_growth_mib']:+.1f} MiB){note} "
+            f"— {ok(grow < 20)}"
+        )
     if "download" in r:
         grow = r["download"]["hwm_growth_mib"]
         size_ok = r["download"]["kb_per_response"] * 1024 >= info["download_size"]
         peak = heap.get("download")
         streamed = size_ok and (peak < 1024 if peak is not None else grow < 5)
-        note = f"; Python heap peak of one download in-process {peak:,} KiB" if peak is not None else ""
-        lines.append(f"- 5 MB download streamed, not read into memory: worker peak {grow:+.1f} MiB with 8 downloads "
-                     f"at once (a copy each would be 5 MiB per download){note} — {ok(streamed)}")
+        note = (
+            f"; Python heap peak of one download in-process {peak:,} KiB"
+            if peak is not None
+            else ""
+        )
+        lines.append(
+            f"- 5 MB download streamed, not read into memory: worker peak {grow:+.1f} MiB with 8 downloads "
+            f"at once (a copy each would be 5 MiB per download){note} — {ok(streamed)}"
+        )
     if queries.get("small") and queries.get("big"):
-        same = [n for n in queries["big"] if queries["small"].get(n, {}).get("queries") == queries["big"][n]["queries"]]
+        same = [
+            n
+            for n in queries["big"]
+            if queries["small"].get(n, {}).get("queries") == queries["big"][n]["queries"]
+        ]
         differ = [n for n in queries["big"] if n not in same]
-        lines.append("- queries per request independent of the number of tickets: "
-                     + ("equal at both sizes for every scenario — met" if not differ else f"differ for {', '.join(differ)} — MISSED"))
+        lines.append(
+            "- queries per request independent of the number of tickets: "
+            + (
+                "equal at both sizes for every scenario — met"
+                if not differ
+                else f"differ for {', '.join(differ)} — MISSED"
+            )
+        )
     return "\n".join(lines)
 
 
 def commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or "unknown"
+        )
     except OSError:
         return "unknown"
 
@@ -977,22 +1465,49 @@ def child(cmd, env, desc):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--small-tickets", type=int, default=1_000, help="the second database, for query counts only (0: skip)")
+    parser.add_argument(
+        "--small-tickets",
+        type=int,
+        default=1_000,
+        help="the second database, for query counts only (0: skip)",
+    )
     parser.add_argument("--duration", type=int, default=15, help="seconds measured per scenario")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of the same load before each measurement")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of the same load before each measurement"
+    )
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--scenarios", default=",".join(NAMES), help=f"comma-separated, of: {','.join(NAMES)}")
-    parser.add_argument("--profile", default="", help="scenarios to run again under py-spy, comma-separated")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-                        help=f"PostgreSQL server and database name, which must start with {SAFE_PREFIX}")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="an extra setting for gunicorn and Django, e.g. EMAIL_SEND_ON_COMMIT=0 (repeatable)")
+    parser.add_argument(
+        "--scenarios", default=",".join(NAMES), help=f"comma-separated, of: {','.join(NAMES)}"
+    )
+    parser.add_argument(
+        "--profile", default="", help="scenarios to run again under py-spy, comma-separated"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        help=f"PostgreSQL server and database name, which must start with {SAFE_PREFIX}",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra setting for gunicorn and Django, e.g. EMAIL_SEND_ON_COMMIT=0 (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the databases in place")
-    parser.add_argument("--append-results", action="store_true", help="add this run to benchmarks/RESULTS.md")
-    parser.add_argument("--build", help=argparse.SUPPRESS)  # child: build the database, write info to this path
-    parser.add_argument("--count-queries", nargs=3, help=argparse.SUPPRESS)  # child: info, big file, output
+    parser.add_argument(
+        "--append-results", action="store_true", help="add this run to benchmarks/RESULTS.md"
+    )
+    parser.add_argument(
+        "--build", help=argparse.SUPPRESS
+    )  # child: build the database, write info to this path
+    parser.add_argument(
+        "--count-queries", nargs=3, help=argparse.SUPPRESS
+    )  # child: info, big file, output
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
@@ -1009,20 +1524,27 @@ def main():
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     profiled = [n.strip() for n in args.profile.split(",") if n.strip()]
     if set(profiled) - set(NAMES):
-        parser.error(f"unknown scenarios to profile: {', '.join(sorted(set(profiled) - set(NAMES)))}")
+        parser.error(
+            f"unknown scenarios to profile: {', '.join(sorted(set(profiled) - set(NAMES)))}"
+        )
     extra_env = dict(e.split("=", 1) for e in args.env if "=" in e)
     if len(extra_env) != len(args.env):
         parser.error("--env takes NAME=VALUE")
     big_url = args.database_url
     database_name(big_url)
-    small_url = with_name(big_url, database_name(big_url) + "_small") if args.small_tickets else None
+    small_url = (
+        with_name(big_url, database_name(big_url) + "_small") if args.small_tickets else None
+    )
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk (Debian's package)")
     # A SIGTERM (a closed terminal, a CI timeout) cleans up like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    print("benchmark-only settings: CAPTCHA_TEST_MODE=1 (the captcha accepts \"PASSED\"), rate limits raised; "
-          "otherwise production (DEBUG=0, gunicorn.conf.py)", flush=True)
+    print(
+        'benchmark-only settings: CAPTCHA_TEST_MODE=1 (the captcha accepts "PASSED"), rate limits raised; '
+        "otherwise production (DEBUG=0, gunicorn.conf.py)",
+        flush=True,
+    )
     started = datetime.now().astimezone()
     load_before = machine_load()
     tmp = Path(tempfile.mkdtemp(prefix="mesaayuda-load-"))
@@ -1032,9 +1554,15 @@ def main():
         big_file = tmp / "informe.pdf"
         big_file.write_bytes(b"%PDF-1.7\n" + random.Random(1).randbytes(BIG_FILE - 9))
         env = {**settings_env(big_url, tmp, tmp / "media"), **extra_env}
-        print(f"collecting static files into {tmp / 'static'} (as docker/build-steps.sh does) …", flush=True)
-        static = subprocess.Popen([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-                                  cwd=ROOT, env={**env, **QUIET})
+        print(
+            f"collecting static files into {tmp / 'static'} (as docker/build-steps.sh does) …",
+            flush=True,
+        )
+        static = subprocess.Popen(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=ROOT,
+            env={**env, **QUIET},
+        )
 
         sizes = [("big", big_url, args.tickets, tmp / "media")]
         if small_url:
@@ -1046,15 +1574,28 @@ def main():
             recreate_database(url)
             started_build = time.perf_counter()
             info_path = tmp / f"info-{key}.json"
-            child(["--build", str(info_path), "--tickets", str(total)], {**settings_env(url, tmp, media), **extra_env},
-                  "building the data")
+            child(
+                ["--build", str(info_path), "--tickets", str(total)],
+                {**settings_env(url, tmp, media), **extra_env},
+                "building the data",
+            )
             print(f"  built in {time.perf_counter() - started_build:.1f} s", flush=True)
             infos[key] = json.loads(info_path.read_text())
             if static.wait() != 0:  # the pages need the manifest of hashed names
                 raise RuntimeError("collectstatic failed")
             out = tmp / f"queries-{key}.json"
-            child(["--count-queries", str(info_path), str(big_file), str(out), "--scenarios", ",".join(NAMES)],
-                  {**settings_env(url, tmp, media), **extra_env}, "counting queries")
+            child(
+                [
+                    "--count-queries",
+                    str(info_path),
+                    str(big_file),
+                    str(out),
+                    "--scenarios",
+                    ",".join(NAMES),
+                ],
+                {**settings_env(url, tmp, media), **extra_env},
+                "counting queries",
+            )
             queries[key] = json.loads(out.read_text())
             bad = {n: q["status"] for n, q in queries[key].items() if q["status"] not in (200, 302)}
             if bad:
@@ -1069,31 +1610,56 @@ def main():
         for name, extra in BARE_RUNS.items():
             if name not in chosen:
                 continue
-            print(f"gunicorn with benchmarks/bare_settings.py (one view returning \"ok\") {extra or ''} …", flush=True)
-            bare = Gunicorn({**run_env, "DJANGO_SETTINGS_MODULE": "benchmarks.bare_settings", **extra}, tmp / f"gunicorn-{name}.log")
+            print(
+                f'gunicorn with benchmarks/bare_settings.py (one view returning "ok") {extra or ""} …',
+                flush=True,
+            )
+            bare = Gunicorn(
+                {**run_env, "DJANGO_SETTINGS_MODULE": "benchmarks.bare_settings", **extra},
+                tmp / f"gunicorn-{name}.log",
+            )
             servers.append(bare)
             bare.start()
             results[name] = measure(bare, name, wrk_config(name, info, tmp, big_file), args)
-            print(f"  {LABELS[name].strip()}: {results[name]['rps']:,.0f} req/s, p95 {results[name]['p95']:.1f} ms", flush=True)
+            print(
+                f"  {LABELS[name].strip()}: {results[name]['rps']:,.0f} req/s, p95 {results[name]['p95']:.1f} ms",
+                flush=True,
+            )
             bare.stop()
 
-        print(f"gunicorn with the portal (workers: {Gunicorn(run_env, None).expected_workers()}, threads: "
-              f"{run_env.get('GUNICORN_THREADS', 4)}), {args.concurrency} connections, {args.duration} s per scenario …",
-              flush=True)
+        print(
+            f"gunicorn with the portal (workers: {Gunicorn(run_env, None).expected_workers()}, threads: "
+            f"{run_env.get('GUNICORN_THREADS', 4)}), {args.concurrency} connections, {args.duration} s per scenario …",
+            flush=True,
+        )
         portal = Gunicorn(run_env, tmp / "gunicorn.log")
         servers.append(portal)
         portal.start()
         # Every worker thread opens its own database connection on first use: load all
         # of them once, so that the memory growth measured below is the scenarios' own.
-        run_wrk(port, wrk_config("ticket", info, tmp, big_file), 3, 8 * Gunicorn(run_env, None).expected_workers())
+        run_wrk(
+            port,
+            wrk_config("ticket", info, tmp, big_file),
+            3,
+            8 * Gunicorn(run_env, None).expected_workers(),
+        )
         for name in [n for n in ORDER if n in chosen]:
             # The uploads' growth is measured on workers that served the file-less submissions
             # just before (same code path, same threads), so that it is the files' own.
-            among = results["submit"]["alive_throughout"] if name == "submit_files" and "submit" in results else None
-            results[name] = measure(portal, name, wrk_config(name, info, tmp, big_file), args, among)
+            among = (
+                results["submit"]["alive_throughout"]
+                if name == "submit_files" and "submit" in results
+                else None
+            )
+            results[name] = measure(
+                portal, name, wrk_config(name, info, tmp, big_file), args, among
+            )
             r = results[name]
-            print(f"  {LABELS[name]}: {r['rps']:,.0f} req/s, p50 {r['p50']:.1f} / p95 {r['p95']:.1f} / p99 {r['p99']:.1f} ms, "
-                  f"{r['errors']} errors, worker peak {r['hwm_growth_mib']:+.1f} MiB", flush=True)
+            print(
+                f"  {LABELS[name]}: {r['rps']:,.0f} req/s, p50 {r['p50']:.1f} / p95 {r['p95']:.1f} / p99 {r['p99']:.1f} ms, "
+                f"{r['errors']} errors, worker peak {r['hwm_growth_mib']:+.1f} MiB",
+                flush=True,
+            )
         for name in profiled:
             if name == "bare":
                 continue
@@ -1135,7 +1701,10 @@ def main():
             targets(results, queries, info),
         ]
         if server_errors:
-            report += ["", f"gunicorn's log holds {server_errors} server errors (5xx or tracebacks)."]
+            report += [
+                "",
+                f"gunicorn's log holds {server_errors} server errors (5xx or tracebacks).",
+            ]
         print("\n" + "\n".join(report))
         for name, text in profiles.items():
             print(f"\nprofile: {LABELS[name]}\n{text}")

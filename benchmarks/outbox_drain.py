@@ -42,11 +42,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument(
-        "--sqlite-wal", action="store_true", help="SQLite in WAL mode with synchronous=NORMAL (one fsync per checkpoint, not per commit)"
+        "--sqlite-wal",
+        action="store_true",
+        help="SQLite in WAL mode with synchronous=NORMAL (one fsync per checkpoint, not per commit)",
     )
     args = parser.parse_args()
 
-    sink = subprocess.Popen([sys.executable, "-c", SINK], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sink = subprocess.Popen(
+        [sys.executable, "-c", SINK], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     port = int(sink.stdout.readline())
 
     tmp = tempfile.TemporaryDirectory(prefix="outbox-bench-")
@@ -71,7 +75,9 @@ def main():
     from tickets.models import OutgoingEmail
 
     if args.sqlite_wal and connection.vendor == "sqlite":
-        connection.settings_dict["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        connection.settings_dict["OPTIONS"]["init_command"] = (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        )
     call_command("migrate", verbosity=0)
     OutgoingEmail.objects.filter(kind="benchmark").delete()
 
@@ -79,9 +85,17 @@ def main():
     text = "Hemos recibido su ticket en la Mesa de Ayuda SIGEC.\n" * 12
     html = "<p>Hemos recibido su ticket en la Mesa de Ayuda SIGEC.</p>\n" * 28
     started = time.perf_counter()
-    for first in range(0, args.messages, 500):  # in chunks, so that queueing does not set the memory peak
+    for first in range(
+        0, args.messages, 500
+    ):  # in chunks, so that queueing does not set the memory peak
         OutgoingEmail.objects.bulk_create(
-            OutgoingEmail(kind="benchmark", to=f"persona{i}@desarrollosocial.gob.cl", subject=f"[#BENCH{i:05d}] Ticket recibido", body_text=text, body_html=html)
+            OutgoingEmail(
+                kind="benchmark",
+                to=f"persona{i}@desarrollosocial.gob.cl",
+                subject=f"[#BENCH{i:05d}] Ticket recibido",
+                body_text=text,
+                body_html=html,
+            )
             for i in range(first, min(first + 500, args.messages))
         )
     queued_in = time.perf_counter() - started
@@ -95,14 +109,22 @@ def main():
     sink.stdin.close()
     received = int(sink.stdout.readline())
     sink.wait()
-    left = OutgoingEmail.objects.filter(kind="benchmark").exclude(state=OutgoingEmail.State.SENT).count()
+    left = (
+        OutgoingEmail.objects.filter(kind="benchmark")
+        .exclude(state=OutgoingEmail.State.SENT)
+        .count()
+    )
     if not own_db:
         OutgoingEmail.objects.filter(kind="benchmark").delete()
 
     wal = " WAL" if args.sqlite_wal and connection.vendor == "sqlite" else ""
     print(f"database:        {connection.vendor}{wal} ({settings.DATABASES['default']['NAME']})")
-    print(f"queued:          {args.messages} messages in {queued_in:.2f} s ({args.messages / queued_in:,.0f} msg/s)")
-    print(f"drained:         {run.sent} sent, {run.failed} failed in {drained_in:.2f} s ({run.sent / drained_in:,.0f} msg/s)")
+    print(
+        f"queued:          {args.messages} messages in {queued_in:.2f} s ({args.messages / queued_in:,.0f} msg/s)"
+    )
+    print(
+        f"drained:         {run.sent} sent, {run.failed} failed in {drained_in:.2f} s ({run.sent / drained_in:,.0f} msg/s)"
+    )
     print(f"sink received:   {received}; rows not sent: {left}")
     print(f"peak RSS:        {rss_peak / 1024:.1f} MB (before draining {rss_before / 1024:.1f} MB)")
     tmp.cleanup()

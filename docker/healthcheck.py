@@ -8,7 +8,10 @@ import os
 import sys
 import urllib.request
 
-url = os.environ.get("HEALTHCHECK_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz"
+url = (
+    os.environ.get("HEALTHCHECK_URL")
+    or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz"
+)
 # No proxy from the environment for a loopback request.
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 try:

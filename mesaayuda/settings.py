@@ -6,8 +6,8 @@ by its environment.
 """
 
 import re
-from importlib.util import find_spec
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,7 +62,9 @@ if not DEBUG and len(SECRET_KEY) < 50:
     )
 
 # The public address of the portal, used to build links in e-mails sent by cron.
-PUBLIC_SITE_URL = env.str("PUBLIC_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+PUBLIC_SITE_URL = env.str(
+    "PUBLIC_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
+).rstrip("/")
 if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", PUBLIC_SITE_URL):
     raise ImproperlyConfigured(
         f"PUBLIC_SITE_URL must be the portal's absolute address, e.g. https://mesadeayuda.example.gob.cl "
@@ -72,16 +74,23 @@ PUBLIC_SITE_ORIGIN = "/".join(PUBLIC_SITE_URL.split("/")[:3])
 
 # In production the public site's host by default; an empty list would answer 400 to every request.
 ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [urlsplit(PUBLIC_SITE_URL).hostname]
+    "ALLOWED_HOSTS",
+    default=["127.0.0.1", "localhost", "testserver"]
+    if DEBUG
+    else [urlsplit(PUBLIC_SITE_URL).hostname],
 )
 if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS is empty: name the portal's host name(s), comma-separated.")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is empty: name the portal's host name(s), comma-separated."
+    )
 # The public site's origin by default; more are only needed when the proxy does
 # not pass the browser's Host header through.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_SITE_ORIGIN])
 for origin in CSRF_TRUSTED_ORIGINS:
     if not re.fullmatch(r"https?://[^/?#\s]+", origin):
-        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS entries are origins like https://host, not {origin!r}.")
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS entries are origins like https://host, not {origin!r}."
+        )
 # How many reverse proxies in front of the app append to X-Forwarded-For.
 # 0 means the header is ignored and REMOTE_ADDR is the client's address.
 TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
@@ -143,7 +152,9 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -----------------------------------------------------------------
 try:
-    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+    DATABASES = {
+        "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+    }
 except (KeyError, ValueError):
     DATABASES = {"default": {}}
 if not DATABASES["default"].get("ENGINE"):
@@ -173,13 +184,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The rate limits live in this cache: the default is per process, so several
 # app servers (or gunicorn workers that must agree) need CACHE_URL=redis://…
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://mesaayuda")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache" and not find_spec("redis"):
-    raise ImproperlyConfigured("CACHE_URL is a Redis URL but the redis package is missing: pip install '.[redis]'.")
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache" and not find_spec(
+    "redis"
+):
+    raise ImproperlyConfigured(
+        "CACHE_URL is a Redis URL but the redis package is missing: pip install '.[redis]'."
+    )
 
 # --- Auth and sessions --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -267,8 +285,23 @@ TICKET_MAX_FILE_SIZE = env_count("TICKET_MAX_FILE_SIZE", default=10 * 1024 * 102
 TICKET_ALLOWED_EXTENSIONS = env.list(
     "TICKET_ALLOWED_EXTENSIONS",
     default=[
-        "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp",
-        "jpg", "jpeg", "png", "gif", "txt", "csv", "zip",
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "odt",
+        "ods",
+        "odp",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "txt",
+        "csv",
+        "zip",
     ],
 )
 # All the attachments of one ticket, its replies' included.
@@ -276,7 +309,9 @@ TICKET_MAX_TOTAL_SIZE = env_count("TICKET_MAX_TOTAL_SIZE", default=50 * 1024 * 1
 # A request larger than every file at its limit plus the text fields is refused
 # before its body is read. nginx's client_max_body_size should match it.
 MAX_REQUEST_SIZE = env_count(
-    "MAX_REQUEST_SIZE", default=TICKET_MAX_FILES * TICKET_MAX_FILE_SIZE + 1024 * 1024, minimum=1024 * 1024
+    "MAX_REQUEST_SIZE",
+    default=TICKET_MAX_FILES * TICKET_MAX_FILE_SIZE + 1024 * 1024,
+    minimum=1024 * 1024,
 )
 
 # --- Help-desk rules -------------------------------------------------------------
@@ -299,14 +334,19 @@ BUSINESS_HOURS = {
     ]
 }
 
+
 # --- Rate limits (tickets/ratelimit.py) ----------------------------------------------
 # "<count>/<period>", period s, m, h or d with an optional multiplier ("100/15m").
 # Per client IP generous enough for a regional office behind one address; per
 # recipient address tight enough that the forms are no use as a spam relay.
 def env_rate(name, default):
     value = env.str(name, default=default).strip()
-    if not re.fullmatch(r"\d+\s*/\s*\d*\s*[smhd]", value) or re.fullmatch(r"\d+\s*/\s*0+\s*[smhd]", value):
-        raise ImproperlyConfigured(f"{name} must be a rate like '5/h', '100/15m' or '1000/d', not {value!r}.")
+    if not re.fullmatch(r"\d+\s*/\s*\d*\s*[smhd]", value) or re.fullmatch(
+        r"\d+\s*/\s*0+\s*[smhd]", value
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate like '5/h', '100/15m' or '1000/d', not {value!r}."
+        )
     return value
 
 
@@ -343,9 +383,13 @@ CAPTCHA_TEST_MODE = env_flag("CAPTCHA_TEST_MODE", default=False)
 # smtp+tls://user:password@host:587 in production; there it is required, as the
 # console backend would print every message, names and addresses included, to the log.
 if not DEBUG and not env.str("EMAIL_URL", default=""):
-    raise ImproperlyConfigured("EMAIL_URL is required with DEBUG=0, e.g. smtp+tls://user:password@smtp.example.gob.cl:587.")
+    raise ImproperlyConfigured(
+        "EMAIL_URL is required with DEBUG=0, e.g. smtp+tls://user:password@smtp.example.gob.cl:587."
+    )
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mesa de Ayuda SIGEC <mesaayuda@localhost>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Mesa de Ayuda SIGEC <mesaayuda@localhost>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where new tickets are announced when no agent is routed for their category or region.
 HELPDESK_NOTIFY_EMAIL = env.str("HELPDESK_NOTIFY_EMAIL", default="soporte@localhost")
@@ -357,12 +401,16 @@ PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default=HELPDESK_NOTIFY
 # with DEBUG=1 they default off so runserver works over plain HTTP.
 # BEHIND_HTTPS_PROXY=1 believes X-Forwarded-Proto: only when the proxy in front
 # terminates TLS and overwrites that header (nginx: proxy_set_header X-Forwarded-Proto $scheme).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_flag("BEHIND_HTTPS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_flag("BEHIND_HTTPS_PROXY", default=False) else None
+)
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_count("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+)
 SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", default=False)
 # Preloading writes the domain into browsers' built-in HTTPS lists, hard to undo:
 # the ministry's domain owners decide that, not this portal, so check --deploy's
@@ -386,7 +434,10 @@ LOGGING = {
     # (tickets/logging.py), so "Not Found: /ticket/1N7-…/" is the one line per error.
     "filters": {"tracking_ids": {"()": "tickets.logging.RedactTrackingIds"}},
     "formatters": {
-        "line": {"class": "tickets.logging.RedactingFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "line": {
+            "class": "tickets.logging.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
     },
     "handlers": {
         "stdout": {
@@ -398,7 +449,12 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "django.request": {"handlers": ["stdout"], "level": "WARNING", "propagate": False, "filters": ["tracking_ids"]}
+        "django.request": {
+            "handlers": ["stdout"],
+            "level": "WARNING",
+            "propagate": False,
+            "filters": ["tracking_ids"],
+        }
     },
 }
 

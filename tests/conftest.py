@@ -106,7 +106,14 @@ def ticket(db):
 
 @pytest.fixture
 def agent(db):
-    user = User.objects.create_user("bruno", "bruno@desarrollosocial.gob.cl", "clave-de-prueba-123", is_staff=True, first_name="Bruno", last_name="Díaz")
+    user = User.objects.create_user(
+        "bruno",
+        "bruno@desarrollosocial.gob.cl",
+        "clave-de-prueba-123",
+        is_staff=True,
+        first_name="Bruno",
+        last_name="Díaz",
+    )
     group = Group.objects.filter(name="Agentes").first()
     if group:
         user.groups.add(group)
@@ -115,7 +122,14 @@ def agent(db):
 
 @pytest.fixture
 def supervisor(db):
-    user = User.objects.create_user("carla", "carla@desarrollosocial.gob.cl", "clave-de-prueba-123", is_staff=True, first_name="Carla", last_name="Soto")
+    user = User.objects.create_user(
+        "carla",
+        "carla@desarrollosocial.gob.cl",
+        "clave-de-prueba-123",
+        is_staff=True,
+        first_name="Carla",
+        last_name="Soto",
+    )
     group = Group.objects.filter(name="Supervisores").first()
     if group:
         user.groups.add(group)

@@ -63,7 +63,11 @@ class Inbox:
             if rcpt in self.data_replies:
                 return self.data_replies[rcpt]
         self.messages.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                message_from_bytes(envelope.content, policy=policy.default),
+            )
         )
         return "250 Message accepted for delivery"
 
@@ -89,7 +93,13 @@ class SMTPServer:
 
     def start(self):
         # server_hostname spares a reverse DNS look-up per start.
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="localhost", ready_timeout=5)
+        self._controller = Controller(
+            self.inbox,
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="localhost",
+            ready_timeout=5,
+        )
         self._controller.start()
 
     def stop(self):

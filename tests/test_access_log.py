@@ -20,7 +20,11 @@ def admin_download(ticket, attachment):
 
 
 def rows():
-    return list(AccessLog.objects.order_by("pk").values_list("ticket_id", "kind", "user__username", "ip_address"))
+    return list(
+        AccessLog.objects.order_by("pk").values_list(
+            "ticket_id", "kind", "user__username", "ip_address"
+        )
+    )
 
 
 @pytest.fixture
@@ -31,7 +35,9 @@ def superuser(db):
 @pytest.fixture
 def entry(ticket, agent):
     """One row, written the way the portal writes them."""
-    return AccessLog.objects.create(ticket=ticket, kind=Kind.ADMIN_VIEW, user=agent, ip_address="10.0.0.7")
+    return AccessLog.objects.create(
+        ticket=ticket, kind=Kind.ADMIN_VIEW, user=agent, ip_address="10.0.0.7"
+    )
 
 
 # --- what is recorded ---------------------------------------------------------------------------
@@ -44,8 +50,17 @@ def test_opening_a_ticket_in_admin_is_recorded_with_who_and_from_where(client, a
 def test_the_queue_saving_and_a_missing_ticket_are_not_views_of_a_ticket(client, agent, ticket):
     client.force_login(agent)
     assert client.get(reverse("admin:tickets_ticket_changelist")).status_code == 200
-    assert client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk + 100])).status_code == 302
-    assert client.post(admin_page(ticket), {"status": "in_progress", "priority": 1, "category": ticket.category_id}).status_code == 302
+    assert (
+        client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk + 100])).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            admin_page(ticket),
+            {"status": "in_progress", "priority": 1, "category": ticket.category_id},
+        ).status_code
+        == 302
+    )
     assert rows() == []
 
 
@@ -65,7 +80,10 @@ def test_a_staff_download_is_recorded(client, agent, db):
 
 def test_a_staff_download_of_a_missing_attachment_leaves_no_row(client, agent, ticket):
     client.force_login(agent)
-    assert client.get(reverse("admin:tickets_ticket_attachment", args=[ticket.pk, 999])).status_code == 404
+    assert (
+        client.get(reverse("admin:tickets_ticket_attachment", args=[ticket.pk, 999])).status_code
+        == 404
+    )
     assert rows() == []
 
 
@@ -88,13 +106,18 @@ def test_an_unknown_tracking_id_leaves_no_row(client, ticket):
 def test_a_public_download_is_recorded(client, db):
     t = make_ticket(files=[pdf()])
     a = Attachment.objects.get()
-    assert client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/", REMOTE_ADDR="200.1.2.3").status_code == 200
+    assert (
+        client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/", REMOTE_ADDR="200.1.2.3").status_code
+        == 200
+    )
     assert rows() == [(t.pk, Kind.PUBLIC_DOWNLOAD, None, "200.1.2.3")]
 
 
 def test_a_refused_public_download_leaves_no_row(client, agent, db):
     t = make_ticket()
-    note = t.add_agent_reply(user=agent, message="interno", kind="internal", files=[pdf("interno.pdf")])
+    note = t.add_agent_reply(
+        user=agent, message="interno", kind="internal", files=[pdf("interno.pdf")]
+    )
     a = note.attachments.get()
     assert client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/").status_code == 404
     assert rows() == []
@@ -102,7 +125,9 @@ def test_a_refused_public_download_leaves_no_row(client, agent, db):
 
 def test_the_ip_comes_from_the_trusted_proxy_not_a_forged_header(client, ticket, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    client.get(ticket.get_absolute_url(), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 200.1.2.3")
+    client.get(
+        ticket.get_absolute_url(), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 200.1.2.3"
+    )
     assert rows()[0][3] == "200.1.2.3"
 
 
@@ -118,12 +143,17 @@ def test_a_supervisor_lists_who_accessed_a_ticket(client, supervisor, agent, db)
 
 
 @pytest.mark.parametrize("how", ["number", "tracking_id", "tracking_id_without_dashes"])
-def test_a_supervisor_searches_the_log_by_ticket_number_or_tracking_id(client, supervisor, agent, db, how):
+def test_a_supervisor_searches_the_log_by_ticket_number_or_tracking_id(
+    client, supervisor, agent, db, how
+):
     mine, other = make_ticket(), make_ticket(email="otra@example.org")
     AccessLog.objects.create(ticket=mine, kind=Kind.ADMIN_VIEW, user=agent, ip_address="10.0.0.7")
     AccessLog.objects.create(ticket=other, kind=Kind.PUBLIC_VIEW, ip_address="200.9.9.9")
-    term = {"number": f"#{mine.number}", "tracking_id": mine.tracking_id,
-            "tracking_id_without_dashes": mine.tracking_id.replace("-", "").lower()}[how]
+    term = {
+        "number": f"#{mine.number}",
+        "tracking_id": mine.tracking_id,
+        "tracking_id_without_dashes": mine.tracking_id.replace("-", "").lower(),
+    }[how]
     client.force_login(supervisor)
     html = client.get(LIST, {"q": term}).content.decode()
     assert "10.0.0.7" in html and "200.9.9.9" not in html
@@ -160,7 +190,9 @@ def test_nobody_edits_deletes_or_adds_a_row_through_admin(client, request, who, 
     delete = reverse("admin:tickets_accesslog_delete", args=[entry.pk])
     assert client.get(delete).status_code == 403
     assert client.post(delete, {"post": "yes"}).status_code == 403
-    r = client.post(LIST, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"})
+    r = client.post(
+        LIST, {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    )
     assert r.status_code in (200, 302)
     assert client.get(reverse("admin:tickets_accesslog_add")).status_code == 403
     entry.refresh_from_db()

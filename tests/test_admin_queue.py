@@ -38,7 +38,9 @@ def resolved(agent):
 
 
 # --- default view and filters ---------------------------------------------------------------
-def test_the_queue_shows_open_tickets_by_default_and_not_resolved_ones(agent_client, ticket, resolved):
+def test_the_queue_shows_open_tickets_by_default_and_not_resolved_ones(
+    agent_client, ticket, resolved
+):
     r = agent_client.get(QUEUE)
     assert shown(r) == {ticket.pk}
     html = r.content.decode()
@@ -57,8 +59,18 @@ def test_the_status_filter_shows_only_that_status(agent_client, ticket, resolved
 
 def test_the_queue_shows_the_columns_agents_work_with(agent_client, ticket):
     html = agent_client.get(QUEUE).content.decode()
-    for text in [str(ticket.number), ticket.tracking_id, ticket.subject, "Alicia Rojas", "alicia@desarrollosocial.gob.cl",
-                 "Error de sistema", "Metropolitana de Santiago", "Nuevo", "Bajo", "Plazo de respuesta"]:
+    for text in [
+        str(ticket.number),
+        ticket.tracking_id,
+        ticket.subject,
+        "Alicia Rojas",
+        "alicia@desarrollosocial.gob.cl",
+        "Error de sistema",
+        "Metropolitana de Santiago",
+        "Nuevo",
+        "Bajo",
+        "Plazo de respuesta",
+    ]:
         assert text in html, text
 
 
@@ -70,7 +82,9 @@ def test_the_priority_filter(agent_client, ticket, agent):
 
 
 def test_the_category_and_region_filters(agent_client, ticket):
-    other = make_ticket(category=Category.objects.get(name="Convenios"), region=Region.objects.get(code="AP"))
+    other = make_ticket(
+        category=Category.objects.get(name="Convenios"), region=Region.objects.get(code="AP")
+    )
     assert shown(agent_client.get(QUEUE, {"category__id__exact": other.category_id})) == {other.pk}
     assert shown(agent_client.get(QUEUE, {"region__id__exact": other.region_id})) == {other.pk}
     assert shown(agent_client.get(QUEUE, {"region__id__exact": ticket.region_id})) == {ticket.pk}
@@ -126,13 +140,19 @@ def test_search_finds_a_tracking_id_typed_lower_case_without_dashes(agent_client
 
 
 def test_search_for_an_unknown_tracking_id_finds_nothing(agent_client, ticket):
-    unknown = next(t for t in (tracking.new_tracking_id() for _ in range(5)) if t != ticket.tracking_id)
+    unknown = next(
+        t for t in (tracking.new_tracking_id() for _ in range(5)) if t != ticket.tracking_id
+    )
     assert shown(agent_client.get(QUEUE, {"q": unknown})) == set()
 
 
-def test_search_finds_resolved_tickets_even_though_the_default_view_is_open_ones(agent_client, resolved):
+def test_search_finds_resolved_tickets_even_though_the_default_view_is_open_ones(
+    agent_client, resolved
+):
     assert shown(agent_client.get(QUEUE, {"q": resolved.tracking_id})) == {resolved.pk}
-    assert shown(agent_client.get(QUEUE, {"q": resolved.tracking_id, "estado": "abiertos"})) == set()
+    assert (
+        shown(agent_client.get(QUEUE, {"q": resolved.tracking_id, "estado": "abiertos"})) == set()
+    )
 
 
 def test_search_by_email(agent_client, ticket):
@@ -178,7 +198,9 @@ def test_set_status_changes_the_status_and_writes_history(agent_client, agent, t
     assert ticket.status == Status.ON_HOLD
     # The verb's side effects, which a queryset.update would have skipped.
     assert ticket.staff_due_at is None
-    assert TicketEvent.objects.filter(ticket=ticket, field="status", new_value="En espera", actor=agent).exists()
+    assert TicketEvent.objects.filter(
+        ticket=ticket, field="status", new_value="En espera", actor=agent
+    ).exists()
 
 
 def test_set_status_without_choosing_one_changes_nothing(agent_client, ticket):
@@ -220,12 +242,19 @@ def test_the_selection_box_is_the_markup_django_renders(ticket):
     # Written out rather than rendered through the widget templates (a sixth of the
     # queue's CPU time); the admin's actions.js relies on this exact markup.
     model_admin = admin.site._registry[Ticket]
-    assert model_admin.action_checkbox(ticket) == admin.ModelAdmin.action_checkbox(model_admin, ticket)
+    assert model_admin.action_checkbox(ticket) == admin.ModelAdmin.action_checkbox(
+        model_admin, ticket
+    )
 
 
-def test_the_queue_has_a_selection_box_for_each_ticket_shown_and_none_for_others(agent_client, ticket, resolved):
+def test_the_queue_has_a_selection_box_for_each_ticket_shown_and_none_for_others(
+    agent_client, ticket, resolved
+):
     html = agent_client.get(QUEUE).content.decode()
-    assert f'<input type="checkbox" name="_selected_action" value="{ticket.pk}" class="action-select"' in html
+    assert (
+        f'<input type="checkbox" name="_selected_action" value="{ticket.pk}" class="action-select"'
+        in html
+    )
     assert f'name="_selected_action" value="{resolved.pk}"' not in html
 
 
@@ -236,10 +265,19 @@ def bulk_tickets(n, *, start, assignee):
     now = timezone.now()
     Ticket.objects.bulk_create(
         Ticket(
-            number=start + i, tracking_id=tracking.new_tracking_id(), name=f"Persona {i}", email=f"p{i}@example.org",
-            category=categories[i % len(categories)], region=regions[i % len(regions)], project_number=i + 1,
-            subject=f"Asunto {i}", message="texto", assignee=assignee if i % 2 else None,
-            staff_due_at=now + timedelta(hours=i % 48 - 24), created_at=now, updated_at=now,
+            number=start + i,
+            tracking_id=tracking.new_tracking_id(),
+            name=f"Persona {i}",
+            email=f"p{i}@example.org",
+            category=categories[i % len(categories)],
+            region=regions[i % len(regions)],
+            project_number=i + 1,
+            subject=f"Asunto {i}",
+            message="texto",
+            assignee=assignee if i % 2 else None,
+            staff_due_at=now + timedelta(hours=i % 48 - 24),
+            created_at=now,
+            updated_at=now,
         )
         for i in range(n)
     )
@@ -252,8 +290,12 @@ def queue_queries(client, django_assert_max_num_queries, **params):
     return len(captured)
 
 
-@pytest.mark.parametrize("params", [{}, {"estado": "todos", "o": "-12"}, {"asignado": "yo", "vencido": "si"}])
-def test_the_queue_costs_the_same_queries_for_10_and_500_tickets(agent_client, agent, django_assert_max_num_queries, params):
+@pytest.mark.parametrize(
+    "params", [{}, {"estado": "todos", "o": "-12"}, {"asignado": "yo", "vencido": "si"}]
+)
+def test_the_queue_costs_the_same_queries_for_10_and_500_tickets(
+    agent_client, agent, django_assert_max_num_queries, params
+):
     bulk_tickets(10, start=1, assignee=agent)
     small = queue_queries(agent_client, django_assert_max_num_queries, **params)
     bulk_tickets(490, start=11, assignee=agent)

@@ -6,7 +6,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.conftest import pdf
-from tickets.models import Attachment, CannedResponse, Category, OutgoingEmail, Priority, Reply, Status, TicketEvent
+from tickets.models import (
+    Attachment,
+    CannedResponse,
+    Category,
+    OutgoingEmail,
+    Priority,
+    Reply,
+    Status,
+    TicketEvent,
+)
 
 
 def page_url(ticket):
@@ -44,8 +53,14 @@ def test_the_page_shows_what_the_requester_wrote_as_text_not_as_fields(agent_cli
     r = agent_client.get(page_url(ticket))
     assert r.status_code == 200
     html = r.content.decode()
-    for text in ["Alicia Rojas", "alicia@desarrollosocial.gob.cl", "29928", "192.168.21.120", ticket.tracking_id,
-                 "No puedo ingresar la rendición del proyecto.<br>Me aparece un error 500."]:
+    for text in [
+        "Alicia Rojas",
+        "alicia@desarrollosocial.gob.cl",
+        "29928",
+        "192.168.21.120",
+        ticket.tracking_id,
+        "No puedo ingresar la rendición del proyecto.<br>Me aparece un error 500.",
+    ]:
         assert text in html, text
     for name in ["name", "email", "message", "project_number", "ip_address"]:
         assert f'name="{name}"' not in html
@@ -53,24 +68,65 @@ def test_the_page_shows_what_the_requester_wrote_as_text_not_as_fields(agent_cli
 
 
 def test_a_post_to_the_change_form_cannot_rewrite_the_requesters_fields(agent_client, ticket):
-    data = form_data(ticket, name="Otro", email="otro@example.org", message="Texto cambiado", project_number="1",
-                     ip_address="10.0.0.1", tracking_id="AAA-AAA-AAAA", number="999")
+    data = form_data(
+        ticket,
+        name="Otro",
+        email="otro@example.org",
+        message="Texto cambiado",
+        project_number="1",
+        ip_address="10.0.0.1",
+        tracking_id="AAA-AAA-AAAA",
+        number="999",
+    )
     r = agent_client.post(page_url(ticket), data)
     assert r.status_code == 302
-    before = (ticket.name, ticket.email, ticket.message, ticket.project_number, ticket.ip_address, ticket.tracking_id, ticket.number)
+    before = (
+        ticket.name,
+        ticket.email,
+        ticket.message,
+        ticket.project_number,
+        ticket.ip_address,
+        ticket.tracking_id,
+        ticket.number,
+    )
     ticket.refresh_from_db()
-    assert (ticket.name, ticket.email, ticket.message, ticket.project_number, ticket.ip_address, ticket.tracking_id, ticket.number) == before
+    assert (
+        ticket.name,
+        ticket.email,
+        ticket.message,
+        ticket.project_number,
+        ticket.ip_address,
+        ticket.tracking_id,
+        ticket.number,
+    ) == before
 
 
-def test_saving_the_triage_fields_goes_through_the_verb_and_records_history(agent_client, agent, ticket):
+def test_saving_the_triage_fields_goes_through_the_verb_and_records_history(
+    agent_client, agent, ticket
+):
     category = Category.objects.get(name="Convenios")
-    r = agent_client.post(page_url(ticket), form_data(
-        ticket, status=Status.IN_PROGRESS, priority=Priority.HIGH, category=category.pk, assignee=agent.pk
-    ))
+    r = agent_client.post(
+        page_url(ticket),
+        form_data(
+            ticket,
+            status=Status.IN_PROGRESS,
+            priority=Priority.HIGH,
+            category=category.pk,
+            assignee=agent.pk,
+        ),
+    )
     assert r.status_code == 302
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.priority, ticket.category, ticket.assignee) == (Status.IN_PROGRESS, Priority.HIGH, category, agent)
-    events = {e.field: (e.old_value, e.new_value, e.actor) for e in TicketEvent.objects.filter(ticket=ticket)}
+    assert (ticket.status, ticket.priority, ticket.category, ticket.assignee) == (
+        Status.IN_PROGRESS,
+        Priority.HIGH,
+        category,
+        agent,
+    )
+    events = {
+        e.field: (e.old_value, e.new_value, e.actor)
+        for e in TicketEvent.objects.filter(ticket=ticket)
+    }
     assert events == {
         "status": ("Nuevo", "En curso", agent),
         "priority": ("Bajo", "Alto", agent),
@@ -102,19 +158,26 @@ def test_only_staff_can_be_assigned(agent_client, ticket):
 
 # --- the reply box ---------------------------------------------------------------------------
 def test_a_public_reply_sets_respondido_and_shows_on_the_public_page(agent_client, client, ticket):
-    r = agent_client.post(reply_url(ticket), {"reply-kind": "public", "reply-message": "Ya restablecimos su clave."})
+    r = agent_client.post(
+        reply_url(ticket), {"reply-kind": "public", "reply-message": "Ya restablecimos su clave."}
+    )
     assert r.status_code == 302
     assert r["Location"] == page_url(ticket) + "#conversacion"
     ticket.refresh_from_db()
     assert ticket.status == Status.ANSWERED
     assert not ticket.awaiting_information
-    assert OutgoingEmail.objects.filter(ticket=ticket, kind="agent_replied", to=ticket.email).count() == 1
+    assert (
+        OutgoingEmail.objects.filter(ticket=ticket, kind="agent_replied", to=ticket.email).count()
+        == 1
+    )
     public = client.get(reverse("tickets:ticket", args=[ticket.tracking_id])).content.decode()
     assert "Ya restablecimos su clave." in public
 
 
 def test_an_empty_reply_changes_nothing_and_keeps_the_kind_chosen(agent_client, ticket):
-    r = agent_client.post(reply_url(ticket), {"reply-kind": "information", "reply-message": "  "}, follow=True)
+    r = agent_client.post(
+        reply_url(ticket), {"reply-kind": "information", "reply-message": "  "}, follow=True
+    )
     assert r.status_code == 200
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
@@ -124,7 +187,10 @@ def test_an_empty_reply_changes_nothing_and_keeps_the_kind_chosen(agent_client, 
 
 
 def test_a_request_for_information_is_recorded_for_the_auto_close_and_mailed(agent_client, ticket):
-    agent_client.post(reply_url(ticket), {"reply-kind": "information", "reply-message": "Envíe el certificado de vigencia."})
+    agent_client.post(
+        reply_url(ticket),
+        {"reply-kind": "information", "reply-message": "Envíe el certificado de vigencia."},
+    )
     ticket.refresh_from_db()
     assert ticket.status == Status.ANSWERED
     assert ticket.awaiting_information
@@ -139,7 +205,14 @@ def test_a_request_for_information_is_recorded_for_the_auto_close_and_mailed(age
 
 def test_an_internal_note_is_never_shown_to_the_requester_nor_mailed(agent_client, client, ticket):
     mails_before = OutgoingEmail.objects.count()
-    agent_client.post(reply_url(ticket), {"reply-kind": "internal", "reply-message": "Nota: revisar con TI", "reply-attachments": [pdf("nota.pdf")]})
+    agent_client.post(
+        reply_url(ticket),
+        {
+            "reply-kind": "internal",
+            "reply-message": "Nota: revisar con TI",
+            "reply-attachments": [pdf("nota.pdf")],
+        },
+    )
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
     assert OutgoingEmail.objects.count() == mails_before
@@ -149,27 +222,50 @@ def test_an_internal_note_is_never_shown_to_the_requester_nor_mailed(agent_clien
     assert "Nota: revisar con TI" not in public
     assert "nota.pdf" not in public
     attachment = Attachment.objects.get(reply=note)
-    assert client.get(reverse("tickets:attachment", args=[ticket.tracking_id, attachment.pk])).status_code == 404
+    assert (
+        client.get(
+            reverse("tickets:attachment", args=[ticket.tracking_id, attachment.pk])
+        ).status_code
+        == 404
+    )
 
 
 def test_an_internal_note_is_shown_to_staff_marked_as_such(agent_client, ticket):
-    agent_client.post(reply_url(ticket), {"reply-kind": "internal", "reply-message": "Nota: revisar con TI"})
+    agent_client.post(
+        reply_url(ticket), {"reply-kind": "internal", "reply-message": "Nota: revisar con TI"}
+    )
     html = agent_client.get(page_url(ticket)).content.decode()
     assert "Nota: revisar con TI" in html
     assert "entry-internal" in html and "Nota interna" in html
 
 
 def test_a_public_reply_carries_its_attachments_to_both_pages(agent_client, client, ticket):
-    agent_client.post(reply_url(ticket), {"reply-kind": "public", "reply-message": "Adjunto instructivo", "reply-attachments": [pdf("instructivo.pdf")]})
+    agent_client.post(
+        reply_url(ticket),
+        {
+            "reply-kind": "public",
+            "reply-message": "Adjunto instructivo",
+            "reply-attachments": [pdf("instructivo.pdf")],
+        },
+    )
     attachment = Attachment.objects.get(original_name="instructivo.pdf")
     assert attachment.reply.ticket == ticket
     assert download_url(ticket, attachment) in agent_client.get(page_url(ticket)).content.decode()
-    assert "instructivo.pdf" in client.get(reverse("tickets:ticket", args=[ticket.tracking_id])).content.decode()
+    assert (
+        "instructivo.pdf"
+        in client.get(reverse("tickets:ticket", args=[ticket.tracking_id])).content.decode()
+    )
 
 
 def test_a_reply_with_a_disguised_file_is_refused_and_keeps_the_text(agent_client, ticket):
-    exe = SimpleUploadedFile("informe.pdf", b"MZ\x90\x00" + b"\x00" * 200, content_type="application/pdf")
-    r = agent_client.post(reply_url(ticket), {"reply-kind": "public", "reply-message": "Vea el adjunto", "reply-attachments": [exe]}, follow=True)
+    exe = SimpleUploadedFile(
+        "informe.pdf", b"MZ\x90\x00" + b"\x00" * 200, content_type="application/pdf"
+    )
+    r = agent_client.post(
+        reply_url(ticket),
+        {"reply-kind": "public", "reply-message": "Vea el adjunto", "reply-attachments": [exe]},
+        follow=True,
+    )
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
     assert not Reply.objects.filter(ticket=ticket).exists()
@@ -185,7 +281,12 @@ def test_the_reply_box_refuses_get(agent_client, ticket):
 def test_staff_without_the_agents_group_cannot_reply(client, ticket):
     nobody = User.objects.create_user("sinrol", "sinrol@example.org", "x" * 12, is_staff=True)
     client.force_login(nobody)
-    assert client.post(reply_url(ticket), {"reply-kind": "public", "reply-message": "Hola"}).status_code == 403
+    assert (
+        client.post(
+            reply_url(ticket), {"reply-kind": "public", "reply-message": "Hola"}
+        ).status_code
+        == 403
+    )
     assert not Reply.objects.filter(ticket=ticket).exists()
 
 
@@ -197,7 +298,9 @@ def test_the_reply_box_needs_a_login(client, ticket):
 
 # --- staff downloads -----------------------------------------------------------------------
 def test_staff_download_an_attachment_as_a_file_never_inline(agent_client, agent, ticket):
-    reply = ticket.add_agent_reply(user=agent, message="nota", kind="internal", files=[pdf("interno.pdf")])
+    reply = ticket.add_agent_reply(
+        user=agent, message="nota", kind="internal", files=[pdf("interno.pdf")]
+    )
     attachment = reply.attachments.get()
     r = agent_client.get(download_url(ticket, attachment))
     assert r.status_code == 200
@@ -239,14 +342,19 @@ def test_a_ticket_without_changes_says_so(agent_client, ticket):
 
 
 def test_a_canned_response_is_offered_rendered_for_this_ticket(agent_client, ticket):
-    canned = CannedResponse.objects.create(title="Clave", body="Hola {nombre}: su ticket {id_seguimiento} ({enlace}).")
+    canned = CannedResponse.objects.create(
+        title="Clave", body="Hola {nombre}: su ticket {id_seguimiento} ({enlace})."
+    )
     CannedResponse.objects.create(title="Antigua", body="No usar", is_active=False)
     html = agent_client.get(page_url(ticket)).content.decode()
     expected = f"Hola Alicia Rojas: su ticket {ticket.tracking_id} (http://127.0.0.1:8000/ticket/{ticket.tracking_id}/)."
     assert f'<option value="{canned.pk}"' in html
     assert expected in html  # in the JSON the script copies from
     assert "Antigua" not in html and "No usar" not in html
-    assert f'<textarea name="reply-message" cols="80" rows="10" maxlength="20000" required id="id_reply-message">\n</textarea>' in html
+    assert (
+        '<textarea name="reply-message" cols="80" rows="10" maxlength="20000" required id="id_reply-message">\n</textarea>'
+        in html
+    )
 
 
 def test_without_javascript_a_canned_response_fills_the_reply_box(agent_client, ticket):
@@ -256,7 +364,9 @@ def test_without_javascript_a_canned_response_fills_the_reply_box(agent_client, 
 
 
 # --- cost -------------------------------------------------------------------------------------
-def test_the_page_costs_the_same_queries_for_one_reply_and_ten(agent_client, agent, ticket, django_assert_max_num_queries):
+def test_the_page_costs_the_same_queries_for_one_reply_and_ten(
+    agent_client, agent, ticket, django_assert_max_num_queries
+):
     CannedResponse.objects.create(title="Clave", body="Hola {nombre}.")
     ticket.add_agent_reply(user=agent, message="uno", files=[pdf()])
     with django_assert_max_num_queries(25) as one:
@@ -270,17 +380,29 @@ def test_the_page_costs_the_same_queries_for_one_reply_and_ten(agent_client, age
 
 
 # --- the issue's "done when", end to end -------------------------------------------------------
-def test_an_agent_takes_a_new_ticket_asks_for_information_and_the_requester_sees_it(client, agent, ticket):
+def test_an_agent_takes_a_new_ticket_asks_for_information_and_the_requester_sees_it(
+    client, agent, ticket
+):
     from django.test import Client
 
     staff = Client()
     staff.force_login(agent)
     queue = staff.get(reverse("admin:tickets_ticket_changelist"))
     assert ticket in queue.context["cl"].result_list
-    staff.post(reverse("admin:tickets_ticket_changelist"), {"action": "assign_to_me", "_selected_action": [ticket.pk], "index": 0})
-    staff.post(reply_url(ticket), {"reply-kind": "information", "reply-message": "Indique el RUT de la institución."})
+    staff.post(
+        reverse("admin:tickets_ticket_changelist"),
+        {"action": "assign_to_me", "_selected_action": [ticket.pk], "index": 0},
+    )
+    staff.post(
+        reply_url(ticket),
+        {"reply-kind": "information", "reply-message": "Indique el RUT de la institución."},
+    )
     ticket.refresh_from_db()
-    assert (ticket.assignee, ticket.status, ticket.awaiting_information) == (agent, Status.ANSWERED, True)
+    assert (ticket.assignee, ticket.status, ticket.awaiting_information) == (
+        agent,
+        Status.ANSWERED,
+        True,
+    )
     public = client.get(reverse("tickets:ticket", args=[ticket.tracking_id])).content.decode()
     assert "Indique el RUT de la institución." in public
     assert "Solicita información" in public

@@ -27,7 +27,9 @@ def test_an_attachment_is_refused_without_the_right_tracking_id(client, db):
 
 def test_an_internal_notes_attachment_is_not_downloadable_by_the_requester(client, db, agent):
     t = make_ticket()
-    note = t.add_agent_reply(user=agent, message="interno", kind="internal", files=[pdf("interno.pdf")])
+    note = t.add_agent_reply(
+        user=agent, message="interno", kind="internal", files=[pdf("interno.pdf")]
+    )
     a = note.attachments.get()
     assert client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/").status_code == 404
 

@@ -5,7 +5,7 @@ holidays come straight from the ``holidays`` package, working hours are checked
 on the local wall clock, and expected deadlines are worked out by hand.
 """
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -25,7 +25,7 @@ from tickets.business_calendar import (
 )
 
 SANTIAGO = ZoneInfo("America/Santiago")
-UTC = timezone.utc
+UTC = UTC
 
 DEFAULT_HOURS = {d: "09:00-17:00" for d in range(5)} | {5: "", 6: ""}
 LUNCH_BREAK = {d: "09:00-13:00,14:00-18:00" for d in range(5)} | {5: "", 6: ""}
@@ -77,7 +77,9 @@ def is_inside_or_at_end_of_working_hours(moment, schedule, subdiv, extra_days):
 
 # --- Strategies -------------------------------------------------------------------
 
-zones = st.sampled_from([SANTIAGO, UTC, ZoneInfo("Europe/Madrid"), ZoneInfo("America/Punta_Arenas")])
+zones = st.sampled_from(
+    [SANTIAGO, UTC, ZoneInfo("Europe/Madrid"), ZoneInfo("America/Punta_Arenas")]
+)
 
 any_moment = st.datetimes(
     min_value=datetime(2024, 1, 1),
@@ -143,7 +145,9 @@ def test_adding_hours_then_measuring_gives_back_the_hours_added(start, amount, s
     deadline = add_business_hours(start, amount, subdiv=subdiv, extra_days=extra)
     counting_from = next_working_moment(start, subdiv=subdiv, extra_days=extra)
 
-    assert business_hours_between(counting_from, deadline, subdiv=subdiv, extra_days=extra) == amount
+    assert (
+        business_hours_between(counting_from, deadline, subdiv=subdiv, extra_days=extra) == amount
+    )
     # Time before the first working moment is not working time either.
     assert business_hours_between(start, deadline, subdiv=subdiv, extra_days=extra) == amount
 
@@ -163,9 +167,15 @@ def test_a_later_start_or_more_hours_never_gives_an_earlier_deadline(
     extra = data.draw(extra_days_near(start))
     base = add_business_hours(start, amount, subdiv=subdiv, extra_days=extra)
 
-    assert utc(add_business_hours(later(start, delay), amount, subdiv=subdiv, extra_days=extra)) >= utc(base)
-    assert utc(add_business_hours(start, amount + more, subdiv=subdiv, extra_days=extra)) >= utc(base)
-    assert utc(base) >= utc(next_working_moment(start, subdiv=subdiv, extra_days=extra)) >= utc(start)
+    assert utc(
+        add_business_hours(later(start, delay), amount, subdiv=subdiv, extra_days=extra)
+    ) >= utc(base)
+    assert utc(add_business_hours(start, amount + more, subdiv=subdiv, extra_days=extra)) >= utc(
+        base
+    )
+    assert (
+        utc(base) >= utc(next_working_moment(start, subdiv=subdiv, extra_days=extra)) >= utc(start)
+    )
 
 
 @examples
@@ -219,8 +229,7 @@ def test_deadlines_stay_consistent_across_santiago_dst_changes(
 def test_around_the_clock_working_time_is_real_elapsed_time_even_across_dst(start, length):
     end = later(start, length)
     local_days = {
-        start.astimezone(SANTIAGO).date() + timedelta(days=n)
-        for n in range(-1, length.days + 3)
+        start.astimezone(SANTIAGO).date() + timedelta(days=n) for n in range(-1, length.days + 3)
     }
     assume(not any(d in holiday_dates(None, d.year) for d in local_days))
     with override_settings(BUSINESS_HOURS=AROUND_THE_CLOCK):
@@ -259,9 +268,13 @@ def test_a_period_starting_in_the_skipped_hour_starts_when_the_clock_jumps(setti
     found = next_working_moment(at(2026, 9, 5, 22), subdiv=None)
     assert found == at(2026, 9, 6, 1)
     assert found.utcoffset() == timedelta(hours=-3)
-    assert business_hours_between(at(2026, 9, 5, 22), at(2026, 9, 6, 3), subdiv=None) == timedelta(hours=1)
+    assert business_hours_between(at(2026, 9, 5, 22), at(2026, 9, 6, 3), subdiv=None) == timedelta(
+        hours=1
+    )
     # A normal Sunday has the full 90 minutes.
-    assert business_hours_between(at(2026, 9, 12, 22), at(2026, 9, 13, 3), subdiv=None) == timedelta(minutes=90)
+    assert business_hours_between(
+        at(2026, 9, 12, 22), at(2026, 9, 13, 3), subdiv=None
+    ) == timedelta(minutes=90)
 
 
 def test_a_period_in_the_repeated_hour_covers_both_passes_of_the_clock(settings):
@@ -273,7 +286,9 @@ def test_a_period_in_the_repeated_hour_covers_both_passes_of_the_clock(settings)
     assert deadline.replace(tzinfo=None) == datetime(2027, 4, 3, 23, 30)
     assert deadline.utcoffset() == timedelta(hours=-4)
     # A normal Saturday has two hours.
-    assert business_hours_between(at(2027, 4, 10, 21), at(2027, 4, 11, 3), subdiv=None) == timedelta(hours=2)
+    assert business_hours_between(
+        at(2027, 4, 10, 21), at(2027, 4, 11, 3), subdiv=None
+    ) == timedelta(hours=2)
 
 
 # --- Concrete deadlines -----------------------------------------------------------
@@ -372,7 +387,9 @@ def test_a_start_after_closing_counts_from_the_next_morning():
 def test_monday_nine_plus_eight_hours_is_monday_five_pm_not_tuesday():
     monday = at(2026, 10, 5, 9)
     assert add_business_hours(monday, 8, subdiv="RM") == at(2026, 10, 5, 17)
-    assert add_business_hours(monday, timedelta(hours=8, minutes=1), subdiv="RM") == at(2026, 10, 6, 9, 1)
+    assert add_business_hours(monday, timedelta(hours=8, minutes=1), subdiv="RM") == at(
+        2026, 10, 6, 9, 1
+    )
 
 
 def test_hours_may_be_an_int_a_float_or_a_timedelta():
@@ -396,7 +413,9 @@ def test_inputs_in_other_zones_give_the_same_deadline_in_santiago_time():
     assert deadline == at(2026, 10, 5, 17)
     assert deadline.tzinfo == SANTIAGO
     # 13:00 UTC is 10:00 in Santiago, not 13:00.
-    assert add_business_hours(datetime(2026, 10, 5, 13, tzinfo=UTC), 8, subdiv="RM") == at(2026, 10, 6, 10)
+    assert add_business_hours(datetime(2026, 10, 5, 13, tzinfo=UTC), 8, subdiv="RM") == at(
+        2026, 10, 6, 10
+    )
 
 
 def test_the_weekend_is_not_a_working_day_and_a_weekday_is():
@@ -407,7 +426,9 @@ def test_the_weekend_is_not_a_working_day_and_a_weekday_is():
 
 def test_business_hours_between_counts_only_working_time():
     friday_afternoon, monday_morning = at(2026, 10, 2, 16), at(2026, 10, 5, 10)
-    assert business_hours_between(friday_afternoon, monday_morning, subdiv="RM") == timedelta(hours=2)
+    assert business_hours_between(friday_afternoon, monday_morning, subdiv="RM") == timedelta(
+        hours=2
+    )
     assert business_hours_between(monday_morning, friday_afternoon, subdiv="RM") == timedelta(0)
     assert business_hours_between(monday_morning, monday_morning, subdiv="RM") == timedelta(0)
 
@@ -480,7 +501,9 @@ def test_a_search_blocked_by_closures_gives_up_after_the_horizon(monkeypatch):
     closed = {date(2026, 10, 1) + timedelta(days=n) for n in range(800)}
     with pytest.raises(ValueError, match="no working time"):
         add_business_hours(start, 8, subdiv="RM", extra_days=closed)
-    assert add_business_hours(start, 8, subdiv="RM", extra_days={date(2026, 10, 5)}) == at(2026, 10, 6, 17)
+    assert add_business_hours(start, 8, subdiv="RM", extra_days={date(2026, 10, 5)}) == at(
+        2026, 10, 6, 17
+    )
 
 
 @pytest.mark.parametrize("hours", [-1, -0.5, timedelta(minutes=-1), float("nan"), float("inf")])

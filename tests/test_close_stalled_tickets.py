@@ -23,10 +23,22 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import make_ticket
 from tickets import tracking
-from tickets.models import Category, NonWorkingDay, OutgoingEmail, Priority, Region, Reply, Status, Ticket, TicketEvent
+from tickets.models import (
+    Category,
+    NonWorkingDay,
+    OutgoingEmail,
+    Priority,
+    Region,
+    Reply,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 
 SANTIAGO = ZoneInfo("America/Santiago")
-CLOSED_TEXT = "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
+CLOSED_TEXT = (
+    "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
+)
 RESOLVED_TEXT = "Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo."
 # What close_stalled costs per ticket: the claim, the history row, the system reply, the outbox row.
 QUERIES_PER_TICKET = 4
@@ -80,7 +92,11 @@ def reads(ctx):
 
 def snapshot():
     return (
-        list(Ticket.objects.order_by("pk").values_list("pk", "status", "closed_at", "updated_at", "reply_count")),
+        list(
+            Ticket.objects.order_by("pk").values_list(
+                "pk", "status", "closed_at", "updated_at", "reply_count"
+            )
+        ),
         Reply.objects.count(),
         TicketEvent.objects.count(),
         OutgoingEmail.objects.count(),
@@ -88,7 +104,9 @@ def snapshot():
 
 
 # --- the "Done when" scenario ---------------------------------------------------------------------
-def test_an_unanswered_information_request_closes_as_cerrado_and_an_unanswered_answer_as_resuelto(client, agent):
+def test_an_unanswered_information_request_closes_as_cerrado_and_an_unanswered_answer_as_resuelto(
+    client, agent
+):
     a = answered(agent, kind="information", name="Ana Araya", email="ana@example.org")
     b = answered(agent, kind="public", name="Berta Bravo", email="berta@example.org")
     for t in (a, b):
@@ -174,7 +192,9 @@ def test_the_requester_can_still_reply_after_the_system_closed_it_which_reopens_
     run_at(at(2026, 9, 23, 9, 0))
 
     with time_machine.travel(at(2026, 9, 24, 9, 0), tick=False):
-        r = client.post(f"/ticket/{t.tracking_id}/responder/", {"message": "Perdón, aquí va el dato: 4411."})
+        r = client.post(
+            f"/ticket/{t.tracking_id}/responder/", {"message": "Perdón, aquí va el dato: 4411."}
+        )
     assert r.status_code == 302
 
     t.refresh_from_db()
@@ -182,7 +202,11 @@ def test_the_requester_can_still_reply_after_the_system_closed_it_which_reopens_
     assert t.closed_at is None and t.closed_by_system is False
     assert t.staff_due_at == at(2026, 9, 25, 17, 0)  # Thursday 9:00 + 16 working hours
     event = t.events.order_by("-pk").first()
-    assert (event.old_value, event.new_value, event.actor_kind) == ("Cerrado", "Esperando respuesta", "requester")
+    assert (event.old_value, event.new_value, event.actor_kind) == (
+        "Cerrado",
+        "Esperando respuesta",
+        "requester",
+    )
 
 
 @pytest.mark.parametrize("status", [Status.IN_PROGRESS, Status.ON_HOLD])
@@ -213,7 +237,9 @@ def test_en_curso_and_en_espera_never_close_by_themselves(agent, status):
         ("AP", at(2027, 6, 3, 10, 0), at(2027, 6, 7, 10, 0), at(2027, 6, 8, 10, 0)),
     ],
 )
-def test_a_regional_holiday_closes_that_regions_ticket_a_day_later(agent, code, answered_at, rm_deadline, regional_deadline):
+def test_a_regional_holiday_closes_that_regions_ticket_a_day_later(
+    agent, code, answered_at, rm_deadline, regional_deadline
+):
     rm = answered(agent, answered_at, region=Region.objects.get(code="RM"))
     regional = answered(agent, answered_at, region=Region.objects.get(code=code))
     assert rm.requester_due_at == rm_deadline
@@ -235,7 +261,9 @@ def test_nivel_central_follows_the_metropolitan_calendar(agent):
 
 
 def test_an_extra_non_working_day_moves_the_deadline(agent):
-    NonWorkingDay.objects.create(date=datetime(2026, 10, 16).date(), description="Feriado decretado")
+    NonWorkingDay.objects.create(
+        date=datetime(2026, 10, 16).date(), description="Feriado decretado"
+    )
     t = answered(agent, at(2026, 10, 15, 10, 0))
     # Thursday 7 h, the decreed Friday off, Monday 8 h, Tuesday 1 h.
     assert t.requester_due_at == at(2026, 10, 20, 10, 0)
@@ -246,7 +274,9 @@ def test_an_extra_non_working_day_moves_the_deadline(agent):
 
 def test_an_extra_non_working_day_for_one_region_moves_only_that_regions_deadline(agent):
     NonWorkingDay.objects.create(
-        date=datetime(2026, 10, 16).date(), region=Region.objects.get(code="NB"), description="Cierre de oficina"
+        date=datetime(2026, 10, 16).date(),
+        region=Region.objects.get(code="NB"),
+        description="Cierre de oficina",
     )
     rm = answered(agent, at(2026, 10, 15, 10, 0), region=Region.objects.get(code="RM"))
     nb = answered(agent, at(2026, 10, 15, 10, 0), region=Region.objects.get(code="NB"))
@@ -290,8 +320,14 @@ def test_a_requester_reply_restarts_the_staff_clock_and_stops_the_requesters(age
 def test_a_note_or_an_edit_after_the_answer_does_not_move_the_requester_deadline(agent):
     t = answered(agent, kind="information")
     with time_machine.travel(at(2026, 9, 21, 12, 0), tick=False):
-        t.add_agent_reply(user=agent, message="Nota: pedir el convenio al encargado regional.", kind="internal")
-        t.change(user=agent, priority=Priority.HIGH, category=Category.objects.exclude(pk=t.category_id).first())
+        t.add_agent_reply(
+            user=agent, message="Nota: pedir el convenio al encargado regional.", kind="internal"
+        )
+        t.change(
+            user=agent,
+            priority=Priority.HIGH,
+            category=Category.objects.exclude(pk=t.category_id).first(),
+        )
         t.change(user=agent, assignee=agent)
     t.refresh_from_db()
     assert t.priority == Priority.HIGH and t.assignee == agent
@@ -310,7 +346,9 @@ def test_a_second_public_answer_does_move_the_requester_deadline(agent):
     assert run_at(at(2026, 9, 23, 10, 0)).startswith("closed 1 (Cerrado 0, Resuelto 1)")
 
 
-def test_a_priority_change_from_a_copy_loaded_before_the_answer_keeps_the_answer_and_its_deadline(agent):
+def test_a_priority_change_from_a_copy_loaded_before_the_answer_keeps_the_answer_and_its_deadline(
+    agent,
+):
     with time_machine.travel(at(2026, 9, 16, 10, 0), tick=False):
         t = make_ticket()
     stale = Ticket.objects.get(pk=t.pk)  # an agent's bulk action read it before the answer
@@ -321,7 +359,9 @@ def test_a_priority_change_from_a_copy_loaded_before_the_answer_keeps_the_answer
     t.refresh_from_db()
     assert t.priority == Priority.CRITICAL
     assert t.status == Status.ANSWERED
-    assert t.requester_due_at == DEADLINE and t.staff_due_at is None and t.awaiting_information is True
+    assert (
+        t.requester_due_at == DEADLINE and t.staff_due_at is None and t.awaiting_information is True
+    )
 
 
 def test_a_requester_reply_from_a_page_loaded_before_the_closing_reopens_the_closed_ticket(agent):
@@ -356,7 +396,9 @@ def test_a_copy_read_before_a_new_answer_does_not_close_the_ticket(agent):
     t = answered(agent, kind="public")
     stale = Ticket.objects.get(pk=t.pk)
     with time_machine.travel(at(2026, 9, 23, 9, 0), tick=False):
-        t.add_agent_reply(user=agent, message="Falta un dato: el RUT del representante.", kind="information")
+        t.add_agent_reply(
+            user=agent, message="Falta un dato: el RUT del representante.", kind="information"
+        )
         assert stale.close_stalled(at(2026, 9, 23, 9, 0)) is False
     t.refresh_from_db()
     assert t.status == Status.ANSWERED and not notices(t).exists()
@@ -393,7 +435,11 @@ def test_a_failing_ticket_does_not_stop_the_others(agent, monkeypatch, caplog):
         out = run_at(at(2026, 9, 23, 9, 0))
 
     assert out == "closed 2 (Cerrado 0, Resuelto 2), skipped 0, errors 1\n"
-    assert [t.status for t in Ticket.objects.order_by("pk")] == [Status.RESOLVED, Status.ANSWERED, Status.RESOLVED]
+    assert [t.status for t in Ticket.objects.order_by("pk")] == [
+        Status.RESOLVED,
+        Status.ANSWERED,
+        Status.RESOLVED,
+    ]
     [record] = caplog.records
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
     assert f"#{broken.number}" in record.getMessage()
@@ -401,7 +447,9 @@ def test_a_failing_ticket_does_not_stop_the_others(agent, monkeypatch, caplog):
     assert broken.tracking_id not in record.getMessage()
 
     monkeypatch.undo()
-    assert run_at(at(2026, 9, 23, 9, 10)) == "closed 1 (Cerrado 0, Resuelto 1), skipped 0, errors 0\n"
+    assert (
+        run_at(at(2026, 9, 23, 9, 10)) == "closed 1 (Cerrado 0, Resuelto 1), skipped 0, errors 0\n"
+    )
 
 
 def test_a_ticket_whose_notice_fails_is_left_untouched_for_the_next_run(agent, monkeypatch):
@@ -414,7 +462,11 @@ def test_a_ticket_whose_notice_fails_is_left_untouched_for_the_next_run(agent, m
     assert run_at(at(2026, 9, 23, 9, 0)).endswith("errors 1\n")
     t.refresh_from_db()
     # The claim was rolled back with the rest: no half-closed ticket without its notice.
-    assert t.status == Status.ANSWERED and t.requester_due_at == DEADLINE and t.closed_by_system is False
+    assert (
+        t.status == Status.ANSWERED
+        and t.requester_due_at == DEADLINE
+        and t.closed_by_system is False
+    )
     assert not Reply.objects.filter(kind=Reply.Kind.SYSTEM).exists()
     assert not t.events.filter(actor_kind="system").exists()
 
@@ -433,10 +485,14 @@ def test_the_loop_ends_when_every_ticket_of_every_batch_fails(agent, monkeypatch
     assert len(reads(ctx)) == 3  # batches of 2, 2 and 1, each read once
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a server that runs two transactions at once")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs a server that runs two transactions at once"
+)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_runs_at_once_on_postgresql_close_each_ticket_once():
-    agent = User.objects.create_user("bruno", "bruno@desarrollosocial.gob.cl", "clave-de-prueba-123", is_staff=True)
+    agent = User.objects.create_user(
+        "bruno", "bruno@desarrollosocial.gob.cl", "clave-de-prueba-123", is_staff=True
+    )
     tickets = [answered(agent, kind=("information" if i % 3 == 0 else "public")) for i in range(30)]
     barrier = threading.Barrier(2)
     outputs = []
@@ -481,7 +537,9 @@ def test_dry_run_lists_what_would_close_and_changes_nothing(agent):
     assert snapshot() == before
 
 
-def test_it_leaves_sending_the_notices_to_send_queued_mail(agent, settings, django_capture_on_commit_callbacks):
+def test_it_leaves_sending_the_notices_to_send_queued_mail(
+    agent, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_SEND_ON_COMMIT = True
     early = answered(agent)
     late = answered(agent, at(2026, 9, 21, 10, 0))  # due Wednesday 10:00
@@ -497,7 +555,9 @@ def test_it_leaves_sending_the_notices_to_send_queued_mail(agent, settings, djan
 
 
 def test_it_prints_one_summary_line_when_there_is_nothing_to_do(db):
-    assert run_at(at(2026, 9, 23, 9, 0)) == "closed 0 (Cerrado 0, Resuelto 0), skipped 0, errors 0\n"
+    assert (
+        run_at(at(2026, 9, 23, 9, 0)) == "closed 0 (Cerrado 0, Resuelto 0), skipped 0, errors 0\n"
+    )
 
 
 def test_it_refuses_a_batch_size_below_one(db):
@@ -514,7 +574,9 @@ def test_each_run_reads_the_clock_afresh(agent):
 
 
 @pytest.mark.parametrize("n", [5, 50])
-def test_the_queries_per_ticket_stay_constant_however_many_tickets_are_due(agent, django_assert_max_num_queries, n):
+def test_the_queries_per_ticket_stay_constant_however_many_tickets_are_due(
+    agent, django_assert_max_num_queries, n
+):
     batch = 20
     for i in range(n):
         answered(agent, kind="information" if i % 2 else "public")

@@ -57,4 +57,3 @@ def test_fifty_parallel_submissions_get_distinct_numbers_and_tracking_ids():
     # The counter's row lock hands out consecutive numbers, no gaps and no repeats.
     assert sorted(numbers) == list(range(min(numbers), min(numbers) + SUBMISSIONS))
     assert len(set(tracking_ids)) == SUBMISSIONS
-

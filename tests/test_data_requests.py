@@ -23,8 +23,15 @@ ALICIA = "alicia@desarrollosocial.gob.cl"
 ALICIA_IP = "192.168.21.120"
 # What must not survive an erasure of Alicia's address (searched case-insensitively).
 ALICIA_TRACES = [
-    "Alicia", ALICIA, ALICIA_IP, "No puedo ingresar la rendición", "error 500",
-    "Adjunto la cartola firmada", "Estimada Alicia", "cartola-alicia", "Segunda consulta sobre el convenio",
+    "Alicia",
+    ALICIA,
+    ALICIA_IP,
+    "No puedo ingresar la rendición",
+    "error 500",
+    "Adjunto la cartola firmada",
+    "Estimada Alicia",
+    "cartola-alicia",
+    "Segunda consulta sobre el convenio",
 ]
 ROBERTO = "roberto.munoz@mideplan.cl"
 ROBERTO_TRACES = ["Roberto Muñoz", ROBERTO, "10.9.8.7", "Mi clave no funciona", "roberto.pdf"]
@@ -38,7 +45,10 @@ def everywhere(needle):
     for label in ("tickets", "auth"):
         for model in apps.get_app_config(label).get_models():
             for field in model._meta.concrete_fields:
-                if isinstance(field, TEXT_FIELDS) and model.objects.filter(**{f"{field.name}__icontains": needle}).exists():
+                if (
+                    isinstance(field, TEXT_FIELDS)
+                    and model.objects.filter(**{f"{field.name}__icontains": needle}).exists()
+                ):
                     hits.append(f"{model.__name__}.{field.name}")
     return hits
 
@@ -52,8 +62,12 @@ def superuser(db):
 def alicia(db, agent, client):
     """Two tickets of Alicia's with files, replies, notices and accesses; one of Roberto's."""
     first = make_ticket(files=[pdf("cartola-alicia.pdf")])
-    first.add_requester_reply(message="Adjunto la cartola firmada.", files=[png("pantalla.png")], ip_address=ALICIA_IP)
-    first.add_agent_reply(user=agent, message="Estimada Alicia Rojas: ya quedó corregido.", kind="public")
+    first.add_requester_reply(
+        message="Adjunto la cartola firmada.", files=[png("pantalla.png")], ip_address=ALICIA_IP
+    )
+    first.add_agent_reply(
+        user=agent, message="Estimada Alicia Rojas: ya quedó corregido.", kind="public"
+    )
     first.add_agent_reply(user=agent, message="Nota: la llamé al anexo.", kind="internal")
     second = make_ticket(message="Segunda consulta sobre el convenio.")
     # The same address typed in capitals before the forms lower-cased them.
@@ -63,8 +77,13 @@ def alicia(db, agent, client):
     client.force_login(agent)
     client.get(reverse("admin:tickets_ticket_change", args=[first.pk]), REMOTE_ADDR="10.0.0.7")
     client.logout()
-    roberto = make_ticket(name="Roberto Muñoz", email=ROBERTO, message="Mi clave no funciona.", ip_address="10.9.8.7",
-                          files=[pdf("roberto.pdf")])
+    roberto = make_ticket(
+        name="Roberto Muñoz",
+        email=ROBERTO,
+        message="Mi clave no funciona.",
+        ip_address="10.9.8.7",
+        files=[pdf("roberto.pdf")],
+    )
     client.get(roberto.get_absolute_url(), REMOTE_ADDR="10.9.8.7")
     return first, second, roberto
 
@@ -78,19 +97,34 @@ def unzip(data: bytes) -> dict[str, str]:
 def test_the_export_holds_every_piece_of_the_addresses_data(alicia):
     first, second, _roberto = alicia
     files = unzip(privacy.export_zip(ALICIA))
-    assert set(files) == {"LEAME.txt", "datos.json", "tickets.csv", "respuestas.csv", "adjuntos.csv",
-                          "notificaciones.csv", "accesos.csv"}
+    assert set(files) == {
+        "LEAME.txt",
+        "datos.json",
+        "tickets.csv",
+        "respuestas.csv",
+        "adjuntos.csv",
+        "notificaciones.csv",
+        "accesos.csv",
+    }
     data = json.loads(files["datos.json"])
     assert data["email"] == ALICIA
-    assert [(t["numero"], t["nombre"]) for t in data["tickets"]] == [(first.number, "Alicia Rojas"), (second.number, "Alicia Rojas")]
+    assert [(t["numero"], t["nombre"]) for t in data["tickets"]] == [
+        (first.number, "Alicia Rojas"),
+        (second.number, "Alicia Rojas"),
+    ]
     assert data["tickets"][0]["mensaje"].startswith("No puedo ingresar la rendición")
     assert data["tickets"][0]["direccion_ip"] == ALICIA_IP
-    assert data["tickets"][0]["categoria"] == "Error de sistema" and data["tickets"][0]["estado"] == "Respondido"
+    assert (
+        data["tickets"][0]["categoria"] == "Error de sistema"
+        and data["tickets"][0]["estado"] == "Respondido"
+    )
     replies = {r["mensaje"]: r for r in data["respuestas"]}
     assert replies["Adjunto la cartola firmada."]["direccion_ip"] == ALICIA_IP
     assert replies["Estimada Alicia Rojas: ya quedó corregido."]["nota_interna"] is False
     assert replies["Nota: la llamé al anexo."]["nota_interna"] is True
-    expected = {(a.original_name, a.size, a.sha256) for a in Attachment.objects.filter(ticket=first)}
+    expected = {
+        (a.original_name, a.size, a.sha256) for a in Attachment.objects.filter(ticket=first)
+    }
     assert {(a["nombre"], a["bytes"], a["sha256"]) for a in data["adjuntos"]} == expected
     assert {"cartola-alicia.pdf", "pantalla.png"} == {name for name, _size, _sha in expected}
     sent = OutgoingEmail.objects.filter(to__iexact=ALICIA)
@@ -129,7 +163,9 @@ def test_the_search_finds_the_data_before_the_erasure(alicia):
 
 
 def test_erasure_leaves_no_trace_of_the_address_in_the_database(alicia, supervisor):
-    privacy.export(ALICIA, by=supervisor, reference="Oficio 123")  # the log held the address until now
+    privacy.export(
+        ALICIA, by=supervisor, reference="Oficio 123"
+    )  # the log held the address until now
     privacy.erase(ALICIA, by=supervisor, reference="Oficio 124")
     for trace in ALICIA_TRACES:
         assert everywhere(trace) == [], trace
@@ -140,7 +176,11 @@ def test_erasure_leaves_another_addresses_data_alone(alicia, supervisor):
     for trace in ROBERTO_TRACES:
         assert everywhere(trace), trace
     roberto = Ticket.objects.get(email=ROBERTO)
-    assert roberto.attachments.count() == 1 and roberto.emails.exists() and roberto.accesses.get().ip_address == "10.9.8.7"
+    assert (
+        roberto.attachments.count() == 1
+        and roberto.emails.exists()
+        and roberto.accesses.get().ip_address == "10.9.8.7"
+    )
 
 
 def test_erasure_deletes_the_files_from_storage_and_only_theirs(alicia, supervisor):
@@ -157,20 +197,43 @@ def test_erasure_deletes_the_files_from_storage_and_only_theirs(alicia, supervis
 
 def test_erasure_keeps_what_statistics_need(alicia, supervisor):
     first, second, _roberto = alicia
-    kept = ["number", "tracking_id", "category_id", "region_id", "project_number", "created_at", "closed_at", "status", "priority"]
-    before = {t.pk: {f: getattr(t, f) for f in kept} for t in Ticket.objects.filter(pk__in=[first.pk, second.pk])}
+    kept = [
+        "number",
+        "tracking_id",
+        "category_id",
+        "region_id",
+        "project_number",
+        "created_at",
+        "closed_at",
+        "status",
+        "priority",
+    ]
+    before = {
+        t.pk: {f: getattr(t, f) for f in kept}
+        for t in Ticket.objects.filter(pk__in=[first.pk, second.pk])
+    }
     replies = Reply.objects.filter(ticket=first).count()
     privacy.erase(ALICIA, by=supervisor)
-    after = {t.pk: {f: getattr(t, f) for f in kept} for t in Ticket.objects.filter(pk__in=[first.pk, second.pk])}
+    after = {
+        t.pk: {f: getattr(t, f) for f in kept}
+        for t in Ticket.objects.filter(pk__in=[first.pk, second.pk])
+    }
     assert after == before
     assert Reply.objects.filter(ticket=first).count() == replies
-    assert AccessLog.objects.filter(ticket=first).count() == 2  # who and when stay; the public IP does not
+    assert (
+        AccessLog.objects.filter(ticket=first).count() == 2
+    )  # who and when stay; the public IP does not
 
 
 def test_erasure_is_recorded_with_a_hash_and_the_domain_only(alicia, supervisor):
     row = privacy.erase("  ALICIA@desarrollosocial.gob.cl ", by=supervisor, reference="Oficio 124")
     row.refresh_from_db()
-    assert (row.action, row.by, row.ticket_count, row.reference) == ("erase", supervisor, 2, "Oficio 124")
+    assert (row.action, row.by, row.ticket_count, row.reference) == (
+        "erase",
+        supervisor,
+        2,
+        "Oficio 124",
+    )
     assert row.email == ""
     assert row.email_sha256 == hashlib.sha256(ALICIA.encode()).hexdigest()
     assert row.email_domain == "desarrollosocial.gob.cl"
@@ -191,22 +254,43 @@ def test_after_erasure_the_public_ticket_page_shows_no_personal_data(alicia, sup
     privacy.erase(ALICIA, by=supervisor)
     html = client.get(first.get_absolute_url()).content.decode()
     assert f"Ticket número: {first.number}" in html
-    for trace in ["Alicia", "alicia", "No puedo ingresar", "Adjunto la cartola", "cartola-alicia", "pantalla.png"]:
+    for trace in [
+        "Alicia",
+        "alicia",
+        "No puedo ingresar",
+        "Adjunto la cartola",
+        "cartola-alicia",
+        "pantalla.png",
+    ]:
         assert trace not in html
 
 
 # --- rectification -----------------------------------------------------------------------------------
-def test_rectification_changes_name_and_email_on_all_their_tickets_and_only_theirs(alicia, supervisor):
+def test_rectification_changes_name_and_email_on_all_their_tickets_and_only_theirs(
+    alicia, supervisor
+):
     first, second, roberto = alicia
-    row = privacy.rectify(ALICIA, new_name="Alicia Rojas Pérez", new_email="ARojas@desarrollosocial.gob.cl", by=supervisor)
+    row = privacy.rectify(
+        ALICIA,
+        new_name="Alicia Rojas Pérez",
+        new_email="ARojas@desarrollosocial.gob.cl",
+        by=supervisor,
+    )
     for t in (first, second):
         t.refresh_from_db()
         assert (t.name, t.email) == ("Alicia Rojas Pérez", "arojas@desarrollosocial.gob.cl")
-    assert Reply.objects.get(ticket=first, kind=Reply.Kind.REQUESTER).author_name == "Alicia Rojas Pérez"
+    assert (
+        Reply.objects.get(ticket=first, kind=Reply.Kind.REQUESTER).author_name
+        == "Alicia Rojas Pérez"
+    )
     roberto.refresh_from_db()
     assert (roberto.name, roberto.email) == ("Roberto Muñoz", ROBERTO)
     assert (row.action, row.email, row.new_name, row.new_email, row.ticket_count) == (
-        "rectify", ALICIA, "Alicia Rojas Pérez", "arojas@desarrollosocial.gob.cl", 2
+        "rectify",
+        ALICIA,
+        "Alicia Rojas Pérez",
+        "arojas@desarrollosocial.gob.cl",
+        2,
     )
 
 
@@ -215,7 +299,11 @@ def test_rectifying_the_name_alone_keeps_the_address(alicia, supervisor):
     Ticket.objects.filter(pk=first.pk).update(last_replier="Alicia Rojas")
     privacy.rectify(ALICIA, new_name="Alicia Rojas Pérez", by=supervisor)
     first.refresh_from_db()
-    assert (first.name, first.email, first.last_replier) == ("Alicia Rojas Pérez", ALICIA, "Alicia Rojas Pérez")
+    assert (first.name, first.email, first.last_replier) == (
+        "Alicia Rojas Pérez",
+        ALICIA,
+        "Alicia Rojas Pérez",
+    )
 
 
 def test_an_agents_name_as_last_replier_is_not_rectified(alicia, supervisor):
@@ -247,7 +335,10 @@ def test_erasing_a_rectified_address_also_clears_the_rectification_record(alicia
 # --- in admin ------------------------------------------------------------------------------------------
 def test_a_supervisor_downloads_the_export_and_it_is_recorded(client, supervisor, alicia):
     client.force_login(supervisor)
-    r = client.post(ADD, {"email": "Alicia@desarrollosocial.gob.cl", "action": "export", "reference": "Oficio 123"})
+    r = client.post(
+        ADD,
+        {"email": "Alicia@desarrollosocial.gob.cl", "action": "export", "reference": "Oficio 123"},
+    )
     assert r.status_code == 200
     assert r["Content-Type"] == "application/zip"
     assert r["Content-Disposition"].startswith("attachment;") and ".zip" in r["Content-Disposition"]
@@ -255,14 +346,22 @@ def test_a_supervisor_downloads_the_export_and_it_is_recorded(client, supervisor
     data = json.loads(unzip(b"".join(r.streaming_content))["datos.json"])
     assert len(data["tickets"]) == 2
     row = DataRequest.objects.get()
-    assert (row.action, row.email, row.by, row.reference, row.ticket_count) == ("export", ALICIA, supervisor, "Oficio 123", 2)
+    assert (row.action, row.email, row.by, row.reference, row.ticket_count) == (
+        "export",
+        ALICIA,
+        supervisor,
+        "Oficio 123",
+        2,
+    )
 
 
 def test_a_supervisor_rectifies_through_admin(client, supervisor, alicia):
     client.force_login(supervisor)
     r = client.post(ADD, {"email": ALICIA, "action": "rectify", "new_name": "Alicia  Rojas Pérez"})
     assert r.status_code == 302 and r["Location"] == LIST
-    assert set(Ticket.objects.filter(email=ALICIA).values_list("name", flat=True)) == {"Alicia Rojas Pérez"}
+    assert set(Ticket.objects.filter(email=ALICIA).values_list("name", flat=True)) == {
+        "Alicia Rojas Pérez"
+    }
     assert DataRequest.objects.get().action == "rectify"
 
 
@@ -272,7 +371,9 @@ def test_rectifying_without_a_new_value_changes_nothing(client, supervisor, alic
     assert r.status_code == 200
     assert "escriba el nombre correcto" in r.content.decode()
     assert not DataRequest.objects.exists()
-    assert set(Ticket.objects.filter(email=ALICIA).values_list("name", flat=True)) == {"Alicia Rojas"}
+    assert set(Ticket.objects.filter(email=ALICIA).values_list("name", flat=True)) == {
+        "Alicia Rojas"
+    }
 
 
 def test_erasing_through_admin_needs_the_confirmation(client, supervisor, alicia):
@@ -282,17 +383,23 @@ def test_erasing_through_admin_needs_the_confirmation(client, supervisor, alicia
     assert "Esta dirección tiene 2 tickets" in r.content.decode()
     assert Ticket.objects.filter(email__iexact=ALICIA).count() == 2
     assert not DataRequest.objects.exists()
-    r = client.post(ADD, {"email": ALICIA, "action": "erase", "confirm": "on", "reference": "Oficio 124"})
+    r = client.post(
+        ADD, {"email": ALICIA, "action": "erase", "confirm": "on", "reference": "Oficio 124"}
+    )
     assert r.status_code == 302 and r["Location"] == LIST
     assert not Ticket.objects.filter(email__iexact=ALICIA).exists()
     assert DataRequest.objects.get().action == "erase"
 
 
-def test_the_done_when_journey_export_then_erase_then_nothing_on_the_public_page(client, supervisor, alicia):
+def test_the_done_when_journey_export_then_erase_then_nothing_on_the_public_page(
+    client, supervisor, alicia
+):
     first, _second, _roberto = alicia
     client.force_login(supervisor)
     assert "Atender una solicitud" in client.get(ADD).content.decode()
-    assert client.post(ADD, {"email": ALICIA, "action": "export"})["Content-Type"] == "application/zip"
+    assert (
+        client.post(ADD, {"email": ALICIA, "action": "export"})["Content-Type"] == "application/zip"
+    )
     client.post(ADD, {"email": ALICIA, "action": "erase", "confirm": "on"})
     html = client.get(LIST).content.decode()
     assert "Exportar sus datos" in html and "Suprimir" in html
@@ -305,21 +412,29 @@ def test_the_done_when_journey_export_then_erase_then_nothing_on_the_public_page
 def test_the_log_finds_an_erased_address_by_its_hash(client, supervisor, alicia):
     privacy.erase(ALICIA, by=supervisor)
     client.force_login(supervisor)
-    assert len(client.get(LIST, {"q": "ALICIA@desarrollosocial.gob.cl"}).context["cl"].result_list) == 1
+    assert (
+        len(client.get(LIST, {"q": "ALICIA@desarrollosocial.gob.cl"}).context["cl"].result_list)
+        == 1
+    )
     assert len(client.get(LIST, {"q": ROBERTO}).context["cl"].result_list) == 0
 
 
 def test_a_superuser_may_carry_out_requests(client, superuser, alicia):
     client.force_login(superuser)
     assert client.get(ADD).status_code == 200
-    assert client.post(ADD, {"email": ALICIA, "action": "rectify", "new_name": "A. Rojas"}).status_code == 302
+    assert (
+        client.post(ADD, {"email": ALICIA, "action": "rectify", "new_name": "A. Rojas"}).status_code
+        == 302
+    )
 
 
 def test_an_agent_gets_403_on_the_data_request_pages(client, agent, alicia, supervisor):
     row = privacy.export(ROBERTO, by=supervisor)[0]
     client.force_login(agent)
     assert client.get(ADD).status_code == 403
-    assert client.post(ADD, {"email": ALICIA, "action": "erase", "confirm": "on"}).status_code == 403
+    assert (
+        client.post(ADD, {"email": ALICIA, "action": "erase", "confirm": "on"}).status_code == 403
+    )
     assert client.post(ADD, {"email": ALICIA, "action": "export"}).status_code == 403
     assert client.get(LIST).status_code == 403
     assert client.get(reverse("admin:tickets_datarequest_change", args=[row.pk])).status_code == 403
@@ -334,7 +449,12 @@ def test_nobody_edits_or_deletes_the_request_log(client, request, who, alicia, s
     change = reverse("admin:tickets_datarequest_change", args=[row.pk])
     assert client.get(change).status_code == 200  # read-only
     assert client.post(change, {"reference": "cambiada"}).status_code == 403
-    assert client.post(reverse("admin:tickets_datarequest_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:tickets_datarequest_delete", args=[row.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     row.refresh_from_db()
     assert row.reference == "Oficio 123"
 

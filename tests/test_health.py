@@ -21,7 +21,9 @@ def templates_rendered():
 @pytest.fixture
 def database_down(db, monkeypatch):
     def cursor(*args, **kwargs):
-        raise OperationalError("connection to server at 10.0.0.5 failed: password authentication failed for user mesaayuda")
+        raise OperationalError(
+            "connection to server at 10.0.0.5 failed: password authentication failed for user mesaayuda"
+        )
 
     # Undone before the test database's own teardown, which needs a cursor.
     with monkeypatch.context() as m:
@@ -29,7 +31,9 @@ def database_down(db, monkeypatch):
         yield
 
 
-def test_it_answers_200_when_the_database_answers(client, db, django_assert_num_queries, templates_rendered):
+def test_it_answers_200_when_the_database_answers(
+    client, db, django_assert_num_queries, templates_rendered
+):
     with django_assert_num_queries(1):
         r = client.get("/healthz")
     assert r.status_code == 200
@@ -76,7 +80,9 @@ def test_it_answers_any_host_and_plain_http_even_with_https_enforced(client, db,
     assert r["Location"] == "https://mesadeayuda.example.gob.cl/"
 
 
-def test_it_logs_one_line_naming_the_exception_class_but_not_its_message(client, db, database_down, caplog):
+def test_it_logs_one_line_naming_the_exception_class_but_not_its_message(
+    client, db, database_down, caplog
+):
     with caplog.at_level(logging.WARNING, logger="django.request"):
         logger = logging.getLogger("django.request")
         logger.addHandler(caplog.handler)

@@ -8,7 +8,11 @@ from tickets.models import Status, Ticket
 
 def test_submit_confirm_look_up_reply_and_resolve(client, db):
     home = client.get("/").content.decode()
-    assert "Enviar un ticket" in home and "Ver tickets existentes" in home and "Contactos regionales" in home
+    assert (
+        "Enviar un ticket" in home
+        and "Ver tickets existentes" in home
+        and "Contactos regionales" in home
+    )
 
     form = client.get("/ticket/nuevo/").content.decode()
     token = re.search(r'name="submission_token" value="([^"]+)"', form).group(1)
@@ -25,7 +29,10 @@ def test_submit_confirm_look_up_reply_and_resolve(client, db):
     page = client.get(r["Location"]).content.decode()
     assert "informe.pdf" in page and "pantalla.png" in page and ">Nuevo<" in page
 
-    r = client.post(f"/ticket/{tracking_id}/responder/", {"message": "Agrego otro archivo.", "attachments": [pdf("otro.pdf")]})
+    r = client.post(
+        f"/ticket/{tracking_id}/responder/",
+        {"message": "Agrego otro archivo.", "attachments": [pdf("otro.pdf")]},
+    )
     assert r.status_code == 302
     assert "otro.pdf" in client.get(r["Location"]).content.decode()
 

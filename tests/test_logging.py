@@ -20,7 +20,11 @@ def request_lines(caplog):
 
 def stdout_handler():
     # pytest adds its own capturing handlers next to ours.
-    return next(h for h in logging.getLogger("django.request").handlers if isinstance(h.formatter, RedactingFormatter))
+    return next(
+        h
+        for h in logging.getLogger("django.request").handlers
+        if isinstance(h.formatter, RedactingFormatter)
+    )
 
 
 def test_a_missing_ticket_logs_one_line_with_the_short_id(client, db, request_log):
@@ -36,14 +40,18 @@ def test_it_shortens_an_id_typed_in_lower_case_without_dashes(client, db, reques
 
 def test_another_tickets_attachment_logs_the_short_id(client, ticket, request_log):
     assert client.get(f"/ticket/{ticket.tracking_id}/adjunto/999/").status_code == 404
-    assert request_lines(request_log) == [f"Not Found: /ticket/{ticket.tracking_id[:3]}-…/adjunto/999/"]
+    assert request_lines(request_log) == [
+        f"Not Found: /ticket/{ticket.tracking_id[:3]}-…/adjunto/999/"
+    ]
     assert ticket.tracking_id not in request_log.text
 
 
 def test_a_rejected_reply_logs_no_message_and_no_email(client, ticket, request_log):
     r = client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": ""})
     assert r.status_code == 400
-    assert request_lines(request_log) == [f"Bad Request: /ticket/{ticket.tracking_id[:3]}-…/responder/"]
+    assert request_lines(request_log) == [
+        f"Bad Request: /ticket/{ticket.tracking_id[:3]}-…/responder/"
+    ]
     assert ticket.email not in request_log.text
     assert "rendición" not in request_log.text
 
@@ -58,7 +66,9 @@ def test_a_successful_page_logs_nothing(client, ticket, request_log):
     assert request_lines(request_log) == []
 
 
-def test_a_server_error_prints_no_full_id_even_in_the_traceback(client, ticket, request_log, monkeypatch):
+def test_a_server_error_prints_no_full_id_even_in_the_traceback(
+    client, ticket, request_log, monkeypatch
+):
     def broken(request, template, ctx, **kwargs):
         raise RuntimeError(f"could not render {ctx['ticket'].tracking_id}")
 
@@ -75,7 +85,15 @@ def test_a_server_error_prints_no_full_id_even_in_the_traceback(client, ticket, 
 def test_the_handler_writes_to_stdout_through_the_redacting_formatter(settings):
     assert settings.LOGGING["handlers"]["stdout"]["stream"] == "ext://sys.stdout"
     handler = stdout_handler()
-    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s", ("/ticket/AEU-YBD-GHJL/",), None)
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        ("/ticket/AEU-YBD-GHJL/",),
+        None,
+    )
     assert handler.filter(record)
     assert handler.format(record).endswith("WARNING django.request Not Found: /ticket/AEU-…/")
 

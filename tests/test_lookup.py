@@ -55,12 +55,17 @@ def test_the_forgotten_id_page_answers_the_same_for_an_unknown_address(client, d
     known = client.post("/ticket/olvide-mi-id/", {"email": "alicia@desarrollosocial.gob.cl"})
     unknown = client.post("/ticket/olvide-mi-id/", {"email": "nadie@desarrollosocial.gob.cl"})
     assert known.status_code == unknown.status_code == 200
+
     def strip(r, email):
         html = r.content.decode().replace(email, "EMAIL")
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
-    assert strip(known, "alicia@desarrollosocial.gob.cl") == strip(unknown, "nadie@desarrollosocial.gob.cl")
-    assert not OutgoingEmail.objects.filter(kind="forgotten_ids", to="nadie@desarrollosocial.gob.cl").exists()
+    assert strip(known, "alicia@desarrollosocial.gob.cl") == strip(
+        unknown, "nadie@desarrollosocial.gob.cl"
+    )
+    assert not OutgoingEmail.objects.filter(
+        kind="forgotten_ids", to="nadie@desarrollosocial.gob.cl"
+    ).exists()
 
 
 def test_the_forgotten_id_page_refuses_an_invalid_address(client, db):

@@ -15,7 +15,15 @@ EMAIL = "ximena.fuentes@desarrollosocial.gob.cl"
 MESSAGE = "Texto confidencial del ticket: el RUT 12.345.678-9 no valida."
 REPLY = "Respuesta confidencial del solicitante con su teléfono 22 123 4567."
 AGENT_REPLY = "Respuesta confidencial del agente para Ximena."
-SECRETS = [EMAIL, MESSAGE, REPLY, AGENT_REPLY, "12.345.678-9", "22 123 4567", PDF.decode("latin-1")[:20]]
+SECRETS = [
+    EMAIL,
+    MESSAGE,
+    REPLY,
+    AGENT_REPLY,
+    "12.345.678-9",
+    "22 123 4567",
+    PDF.decode("latin-1")[:20],
+]
 
 
 @pytest.fixture
@@ -37,21 +45,35 @@ def logged(caplog) -> str:
 
 
 def submit_reply_and_answer(client, agent):
-    r = client.post("/ticket/nuevo/", submission_data(email=EMAIL, message=MESSAGE, attachments=[pdf()]))
+    r = client.post(
+        "/ticket/nuevo/", submission_data(email=EMAIL, message=MESSAGE, attachments=[pdf()])
+    )
     assert r.status_code == 302
     ticket = Ticket.objects.get(email=EMAIL)
-    assert client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": REPLY}).status_code == 302
-    client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": ""})  # refused: a 400 gets logged
-    client.post("/ticket/olvide-mi-id/", {"email": EMAIL, "captcha_0": "abc", "captcha_1": "PASSED"})
+    assert (
+        client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": REPLY}).status_code
+        == 302
+    )
+    client.post(
+        f"/ticket/{ticket.tracking_id}/responder/", {"message": ""}
+    )  # refused: a 400 gets logged
+    client.post(
+        "/ticket/olvide-mi-id/", {"email": EMAIL, "captcha_0": "abc", "captcha_1": "PASSED"}
+    )
     client.force_login(agent)
-    r = client.post(reverse("admin:tickets_ticket_reply", args=[ticket.pk]), {"reply-kind": "public", "reply-message": AGENT_REPLY})
+    r = client.post(
+        reverse("admin:tickets_ticket_reply", args=[ticket.pk]),
+        {"reply-kind": "public", "reply-message": AGENT_REPLY},
+    )
     assert r.status_code == 302 and ticket.replies.filter(message=AGENT_REPLY).exists()
     call_command("send_queued_mail", stdout=StringIO())
     assert EMAIL in {to for m in mail.outbox for to in m.to}
     return ticket
 
 
-def test_submitting_replying_and_sending_mail_logs_no_message_and_no_address(client, agent, every_log):
+def test_submitting_replying_and_sending_mail_logs_no_message_and_no_address(
+    client, agent, every_log
+):
     submit_reply_and_answer(client, agent)
     text = logged(every_log)
     for secret in SECRETS:

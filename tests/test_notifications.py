@@ -40,7 +40,9 @@ def start_fresh():
 
 
 # --- the confirmation --------------------------------------------------------------------------
-def test_the_confirmation_reaches_the_requester_with_the_tracking_id_and_the_link(client, smtp_server):
+def test_the_confirmation_reaches_the_requester_with_the_tracking_id_and_the_link(
+    client, smtp_server
+):
     assert submit(client, message=MESSAGE).status_code == 302
     send()
     ticket = Ticket.objects.get()
@@ -54,7 +56,9 @@ def test_the_confirmation_reaches_the_requester_with_the_tracking_id_and_the_lin
     assert '<html lang="es">' in m.html
 
 
-def test_the_confirmation_shows_category_region_and_project_number_but_not_the_message(client, smtp_server):
+def test_the_confirmation_shows_category_region_and_project_number_but_not_the_message(
+    client, smtp_server
+):
     submit(client, message=MESSAGE, project_number="31415")
     send()
     [m] = smtp_server.inbox.to(ALICIA)
@@ -66,7 +70,9 @@ def test_the_confirmation_shows_category_region_and_project_number_but_not_the_m
         assert "sitio-malicioso" not in body
 
 
-def test_the_new_ticket_notice_carries_the_message_to_the_help_desk_not_the_requester(client, smtp_server):
+def test_the_new_ticket_notice_carries_the_message_to_the_help_desk_not_the_requester(
+    client, smtp_server
+):
     submit(client, message=MESSAGE)
     send()
     [notice] = smtp_server.inbox.to(HELPDESK)
@@ -75,7 +81,9 @@ def test_the_new_ticket_notice_carries_the_message_to_the_help_desk_not_the_requ
     assert all(ALICIA not in m.rcpt_tos for m in smtp_server.inbox.to(HELPDESK))
 
 
-def test_the_new_ticket_notice_goes_to_the_agents_routed_for_the_category(client, smtp_server, agent, category):
+def test_the_new_ticket_notice_goes_to_the_agents_routed_for_the_category(
+    client, smtp_server, agent, category
+):
     category.agents.add(agent)
     submit(client)
     send()
@@ -92,11 +100,16 @@ def test_a_requester_reply_notifies_the_assignee(ticket, agent, smtp_server):
     send()
     assert [m.rcpt_tos for m in smtp_server.messages] == [[agent.email]]
     [m] = smtp_server.messages
-    assert m.subject == f"[#{ticket.tracking_id}] El solicitante respondió el ticket n.º {ticket.number}"
+    assert (
+        m.subject
+        == f"[#{ticket.tracking_id}] El solicitante respondió el ticket n.º {ticket.number}"
+    )
     assert "Adjunto el comprobante que pidieron." in m.text
 
 
-def test_a_requester_reply_to_a_ticket_whose_assignee_left_notifies_the_help_desk(ticket, agent, smtp_server):
+def test_a_requester_reply_to_a_ticket_whose_assignee_left_notifies_the_help_desk(
+    ticket, agent, smtp_server
+):
     Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
     agent.is_active = False
     agent.save()
@@ -115,7 +128,9 @@ def test_a_requester_reply_without_assignee_notifies_the_routed_agents(ticket, a
     assert [m.rcpt_tos for m in smtp_server.messages] == [[agent.email]]
 
 
-def test_a_requester_reply_with_nobody_assigned_or_routed_notifies_the_help_desk(ticket, smtp_server):
+def test_a_requester_reply_with_nobody_assigned_or_routed_notifies_the_help_desk(
+    ticket, smtp_server
+):
     start_fresh()
     ticket.add_requester_reply(message="¿Alguna novedad?")
     send()
@@ -123,7 +138,9 @@ def test_a_requester_reply_with_nobody_assigned_or_routed_notifies_the_help_desk
 
 
 # --- an agent's reply ------------------------------------------------------------------------------
-def test_an_agent_public_reply_emails_the_requester_its_text_and_the_link(ticket, agent, smtp_server):
+def test_an_agent_public_reply_emails_the_requester_its_text_and_the_link(
+    ticket, agent, smtp_server
+):
     start_fresh()
     ticket.add_agent_reply(user=agent, message="Ya corregimos el error; intente de nuevo.")
     send()
@@ -161,7 +178,9 @@ def assert_nobody_else_got_mail(server):
 
 
 @pytest.mark.parametrize("email", SMUGGLED)
-def test_the_form_refuses_an_email_field_that_smuggles_a_header_or_second_address(client, smtp_server, email):
+def test_the_form_refuses_an_email_field_that_smuggles_a_header_or_second_address(
+    client, smtp_server, email
+):
     r = submit(client, email=email)
     assert r.status_code == 200
     assert r.context["form"].errors["email"]
@@ -191,7 +210,9 @@ def test_the_name_is_never_put_in_a_header_even_unfiltered(smtp_server, db):
 
 
 @pytest.mark.parametrize("email", SMUGGLED)
-def test_a_smuggled_address_past_the_form_is_queued_as_failed_and_never_sent(smtp_server, db, email):
+def test_a_smuggled_address_past_the_form_is_queued_as_failed_and_never_sent(
+    smtp_server, db, email
+):
     ticket = make_ticket(email=email)
     confirmation = OutgoingEmail.objects.get(ticket=ticket, kind="ticket_created")
     assert confirmation.state == State.FAILED
@@ -206,7 +227,10 @@ def test_a_plain_address_past_the_form_is_queued_to_be_sent(db):
     assert OutgoingEmail.objects.get(ticket=ticket, kind="ticket_created").state == State.QUEUED
 
 
-@pytest.mark.parametrize("to", SMUGGLED + ["", "sin-arroba", "a@b@desarrollosocial.gob.cl", '"a,b"@desarrollosocial.gob.cl'])
+@pytest.mark.parametrize(
+    "to",
+    SMUGGLED + ["", "sin-arroba", "a@b@desarrollosocial.gob.cl", '"a,b"@desarrollosocial.gob.cl'],
+)
 def test_a_row_with_a_bad_recipient_is_marked_failed_by_the_sender(smtp_server, to):
     # A row written some other way than emails._queue (a data fix, an old row).
     msg = OutgoingEmail.objects.create(kind="test", to=to, subject="Prueba", body_text="Hola")
@@ -219,7 +243,9 @@ def test_a_row_with_a_bad_recipient_is_marked_failed_by_the_sender(smtp_server, 
 
 
 def test_a_line_break_in_a_stored_subject_never_becomes_a_header(smtp_server):
-    msg = OutgoingEmail.objects.create(kind="test", to=ALICIA, subject="Hola\r\nBcc: intruso@example.com", body_text="Hola")
+    msg = OutgoingEmail.objects.create(
+        kind="test", to=ALICIA, subject="Hola\r\nBcc: intruso@example.com", body_text="Hola"
+    )
     send()
     msg.refresh_from_db()
     assert msg.state == State.QUEUED and msg.last_error.startswith("BadHeaderError")
@@ -245,7 +271,9 @@ def send_on_commit(settings):
     settings.OUTBOX_SEND_INLINE = True  # the thread's work, run in the test's own thread
 
 
-def test_a_submission_sends_its_mail_right_after_commit_without_cron(client, send_on_commit, django_capture_on_commit_callbacks):
+def test_a_submission_sends_its_mail_right_after_commit_without_cron(
+    client, send_on_commit, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert submit(client).status_code == 302
     assert len(callbacks) == 2  # the confirmation, the agents' notice
@@ -253,7 +281,9 @@ def test_a_submission_sends_its_mail_right_after_commit_without_cron(client, sen
     assert set(OutgoingEmail.objects.values_list("state", flat=True)) == {State.SENT}
 
 
-def test_without_send_on_commit_the_mail_waits_for_cron(client, settings, django_capture_on_commit_callbacks):
+def test_without_send_on_commit_the_mail_waits_for_cron(
+    client, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_SEND_ON_COMMIT = False
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         submit(client)
@@ -261,7 +291,9 @@ def test_without_send_on_commit_the_mail_waits_for_cron(client, settings, django
     assert set(OutgoingEmail.objects.values_list("state", flat=True)) == {State.QUEUED}
 
 
-def test_a_change_that_rolls_back_queues_and_sends_nothing(send_on_commit, django_capture_on_commit_callbacks):
+def test_a_change_that_rolls_back_queues_and_sends_nothing(
+    send_on_commit, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
             make_ticket()
@@ -270,7 +302,9 @@ def test_a_change_that_rolls_back_queues_and_sends_nothing(send_on_commit, djang
     assert not OutgoingEmail.objects.exists()
 
 
-def test_with_the_server_down_a_submission_still_succeeds_and_its_mail_waits(client, smtp_down, send_on_commit, django_capture_on_commit_callbacks):
+def test_with_the_server_down_a_submission_still_succeeds_and_its_mail_waits(
+    client, smtp_down, send_on_commit, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         assert submit(client).status_code == 302
     assert set(OutgoingEmail.objects.values_list("state", "attempts")) == {(State.QUEUED, 0)}
@@ -284,7 +318,9 @@ def test_the_background_thread_sends_only_the_rows_it_was_given(smtp_server):
     # One thread writes while this one waits in join(), so even the in-memory
     # SQLite test database (shared cache, no concurrent writers) copes.
     mine = OutgoingEmail.objects.create(kind="test", to=ALICIA, subject="Prueba", body_text="Hola")
-    other = OutgoingEmail.objects.create(kind="test", to=HELPDESK, subject="Prueba", body_text="Hola")
+    other = OutgoingEmail.objects.create(
+        kind="test", to=HELPDESK, subject="Prueba", body_text="Hola"
+    )
     outbox.send_soon([mine.pk]).join(10)
     mine.refresh_from_db()
     other.refresh_from_db()
@@ -292,7 +328,9 @@ def test_the_background_thread_sends_only_the_rows_it_was_given(smtp_server):
     assert [m.rcpt_tos for m in smtp_server.messages] == [[ALICIA]]
 
 
-
 def test_a_message_in_english_says_so_to_the_mail_client(db):
     ticket = make_ticket(language="en")
-    assert '<html lang="en">' in OutgoingEmail.objects.get(ticket=ticket, kind="ticket_created").body_html
+    assert (
+        '<html lang="en">'
+        in OutgoingEmail.objects.get(ticket=ticket, kind="ticket_created").body_html
+    )

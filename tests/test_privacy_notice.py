@@ -99,7 +99,13 @@ def test_every_public_page_links_to_it_in_the_footer(client, db):
 # --- edited by supervisors ---------------------------------------------------------------------
 def test_a_supervisor_edits_it_and_the_public_page_shows_the_new_text(client, supervisor):
     client.force_login(supervisor)
-    r = client.post(edit_url(), {"title": "Aviso de privacidad", "body": "Texto nuevo del aviso.\n\nEscriba a {correo_privacidad}."})
+    r = client.post(
+        edit_url(),
+        {
+            "title": "Aviso de privacidad",
+            "body": "Texto nuevo del aviso.\n\nEscriba a {correo_privacidad}.",
+        },
+    )
     assert r.status_code == 302
     notice = PrivacyNotice.current()
     assert notice.updated_by == supervisor
@@ -129,6 +135,8 @@ def test_nobody_adds_a_second_notice_or_deletes_it(client, db, request, who):
 def test_a_notice_can_be_added_when_there_is_none(client, supervisor):
     PrivacyNotice.objects.all().delete()
     client.force_login(supervisor)
-    r = client.post(reverse("admin:tickets_privacynotice_add"), {"title": "Aviso", "body": "Texto."})
+    r = client.post(
+        reverse("admin:tickets_privacynotice_add"), {"title": "Aviso", "body": "Texto."}
+    )
     assert r.status_code == 302
     assert PrivacyNotice.objects.count() == 1

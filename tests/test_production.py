@@ -70,10 +70,27 @@ def run_env(**extra):
 # --- the build context and the files the image is made of ------------------------------
 def test_the_build_context_holds_the_code_but_no_secrets_or_local_state():
     patterns = dockerignore_patterns()
-    for kept in ["manage.py", "gunicorn.conf.py", "docker/entrypoint.sh", "tickets/models/ticket.py",
-                 "templates/base.html", "static/css/portal.css", "locale/es/LC_MESSAGES/django.po", ".env.example"]:
+    for kept in [
+        "manage.py",
+        "gunicorn.conf.py",
+        "docker/entrypoint.sh",
+        "tickets/models/ticket.py",
+        "templates/base.html",
+        "static/css/portal.css",
+        "locale/es/LC_MESSAGES/django.po",
+        ".env.example",
+    ]:
         assert not dockerignored(kept, patterns), kept
-    for left_out in [".env", ".git", ".venv", "var", "staticfiles", "tests", "tickets/__pycache__", "tickets/x.pyc"]:
+    for left_out in [
+        ".env",
+        ".git",
+        ".venv",
+        "var",
+        "staticfiles",
+        "tests",
+        "tickets/__pycache__",
+        "tickets/x.pyc",
+    ]:
         assert dockerignored(left_out, patterns), left_out
 
 
@@ -82,7 +99,7 @@ def test_the_dockerfile_is_two_stages_non_root_with_a_healthcheck():
     assert len(re.findall(r"^FROM python:3\.11-slim", text, re.MULTILINE)) == 2
     assert "RUN sh docker/build-steps.sh" in text
     assert re.search(r"^USER app$", text, re.MULTILINE)
-    assert 'HEALTHCHECK' in text and "docker/healthcheck.py" in text
+    assert "HEALTHCHECK" in text and "docker/healthcheck.py" in text
     assert 'CMD ["gunicorn", "--config", "gunicorn.conf.py", "mesaayuda.wsgi"]' in text
     for script in ["build-steps.sh", "entrypoint.sh", "healthcheck.py"]:
         assert (ROOT / "docker" / script).exists()
@@ -91,7 +108,11 @@ def test_the_dockerfile_is_two_stages_non_root_with_a_healthcheck():
 def test_gunicorn_accepts_its_config():
     r = subprocess.run(
         [BIN / "gunicorn", "--check-config", "-c", "gunicorn.conf.py", "mesaayuda.wsgi"],
-        cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -99,7 +120,11 @@ def test_gunicorn_accepts_its_config():
 def test_gunicorn_refuses_a_bad_worker_count():
     r = subprocess.run(
         [BIN / "gunicorn", "--check-config", "-c", "gunicorn.conf.py", "mesaayuda.wsgi"],
-        cwd=ROOT, env=run_env(GUNICORN_WORKERS="many"), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=run_env(GUNICORN_WORKERS="many"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode != 0
     assert "GUNICORN_WORKERS must be a whole number, not 'many'" in r.stdout + r.stderr
@@ -109,7 +134,10 @@ def test_the_entrypoint_runs_the_command_without_migrating_unless_asked(tmp_path
     db = tmp_path / "db.sqlite3"
     r = subprocess.run(
         ["sh", ROOT / "docker" / "entrypoint.sh", "sh", "-c", "echo ran $0", "it"],
-        env=run_env(DATABASE_URL=f"sqlite:///{db}"), capture_output=True, text=True, timeout=60,
+        env=run_env(DATABASE_URL=f"sqlite:///{db}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "ran it\n"
@@ -119,7 +147,10 @@ def test_the_entrypoint_runs_the_command_without_migrating_unless_asked(tmp_path
 def test_the_entrypoint_refuses_an_unclear_run_migrations():
     r = subprocess.run(
         ["sh", ROOT / "docker" / "entrypoint.sh", "true"],
-        env=run_env(RUN_MIGRATIONS="please"), capture_output=True, text=True, timeout=60,
+        env=run_env(RUN_MIGRATIONS="please"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 2
     assert "RUN_MIGRATIONS must be 1 or 0" in r.stderr
@@ -143,7 +174,9 @@ class InlineCode(HTMLParser):
         for name, value in attrs.items():
             if name == "style" or name.startswith("on"):
                 self.found.append(f"<{tag} {name}=…>")
-            if name in ("href", "src", "action") and (value or "").strip().lower().startswith("javascript:"):
+            if name in ("href", "src", "action") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 self.found.append(f"<{tag} {name}=javascript:…>")
 
     def handle_data(self, data):
@@ -162,15 +195,34 @@ def inline_code(html):
 
 
 def test_the_inline_code_finder_does_find_inline_code():
-    assert inline_code('<p style="color:red" onclick="x()">a</p><script>alert(1)</script><style>p{}</style>') == [
-        "<p style=…>", "<p onclick=…>", "inline <script>: alert(1)", "inline <style>: p{}",
+    assert inline_code(
+        '<p style="color:red" onclick="x()">a</p><script>alert(1)</script><style>p{}</style>'
+    ) == [
+        "<p style=…>",
+        "<p onclick=…>",
+        "inline <script>: alert(1)",
+        "inline <style>: p{}",
     ]
-    assert inline_code('<script src="/static/a.js"></script><link rel="stylesheet" href="/static/a.css">') == []
+    assert (
+        inline_code(
+            '<script src="/static/a.js"></script><link rel="stylesheet" href="/static/a.css">'
+        )
+        == []
+    )
 
 
 def test_public_pages_have_no_inline_scripts_or_styles(client, ticket):
-    for url in ["/", "/ticket/nuevo/", "/ticket/ver/", "/ticket/olvide-mi-id/", f"/ticket/{ticket.tracking_id}/",
-                f"/ticket/{ticket.tracking_id}/resolver/", "/limite-de-carga/", "/contactos-regionales/", "/no-existe/"]:
+    for url in [
+        "/",
+        "/ticket/nuevo/",
+        "/ticket/ver/",
+        "/ticket/olvide-mi-id/",
+        f"/ticket/{ticket.tracking_id}/",
+        f"/ticket/{ticket.tracking_id}/resolver/",
+        "/limite-de-carga/",
+        "/contactos-regionales/",
+        "/no-existe/",
+    ]:
         r = client.get(url)
         assert r.status_code in (200, 404), url
         assert "script-src 'self'" in r["Content-Security-Policy"]
@@ -181,7 +233,9 @@ def test_public_pages_have_no_inline_scripts_or_styles(client, ticket):
 def test_the_admin_works_under_the_same_policy(client, ticket):
     # Django 5.2's admin loads every script from a file; its one inline <style>
     # (change_list.html) appears only if a list hides both action bars.
-    boss = User.objects.create_superuser("jefa", "jefa@desarrollosocial.gob.cl", "clave-de-prueba-123")
+    boss = User.objects.create_superuser(
+        "jefa", "jefa@desarrollosocial.gob.cl", "clave-de-prueba-123"
+    )
     client.force_login(boss, backend="django.contrib.auth.backends.ModelBackend")
     urls = [reverse("admin:index"), reverse("admin:tickets_ticket_change", args=[ticket.pk])]
     for model in admin.site._registry:
@@ -201,7 +255,11 @@ def image(tmp_path_factory):
         mo.unlink()  # so that the build has to compile them
     r = subprocess.run(
         ["sh", "docker/build-steps.sh", str(app / "staticfiles")],
-        cwd=app, env=run_env(), capture_output=True, text=True, timeout=300,
+        cwd=app,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     return app
@@ -212,8 +270,11 @@ def migrated_db(image, tmp_path_factory):
     db = tmp_path_factory.mktemp("data") / "db.sqlite3"
     r = subprocess.run(
         ["sh", "docker/entrypoint.sh", "python", "-c", "print('command ran')"],
-        cwd=image, env=run_env(**production_env(DATABASE_URL=f"sqlite:///{db}"), RUN_MIGRATIONS="1"),
-        capture_output=True, text=True, timeout=300,
+        cwd=image,
+        env=run_env(**production_env(DATABASE_URL=f"sqlite:///{db}"), RUN_MIGRATIONS="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().endswith("command ran")
@@ -235,7 +296,9 @@ def test_the_build_compiles_translations_and_collects_hashed_compressed_static(i
 @pytest.mark.production
 def test_the_entrypoint_migrates_when_asked(migrated_db):
     with sqlite3.connect(migrated_db) as conn:
-        applied = conn.execute("SELECT count(*) FROM django_migrations WHERE app = 'tickets'").fetchone()[0]
+        applied = conn.execute(
+            "SELECT count(*) FROM django_migrations WHERE app = 'tickets'"
+        ).fetchone()[0]
         regions = conn.execute("SELECT count(*) FROM tickets_region").fetchone()[0]
     assert applied > 0
     assert regions == 17
@@ -251,21 +314,33 @@ def free_port():
 def gunicorn(image, migrated_db, tmp_path_factory):
     """The image's CMD through its entry point, with production settings from .env.example."""
     port = free_port()
-    env = run_env(**production_env(
-        DATABASE_URL=f"sqlite:///{migrated_db}",
-        ALLOWED_HOSTS="127.0.0.1",
-        EMAIL_URL="dummymail://",
-        STATIC_ROOT=str(image / "staticfiles"),
-        MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
-        PORT=str(port),
-        GUNICORN_WORKERS="1",
-        GUNICORN_THREADS="2",
-    ))
+    env = run_env(
+        **production_env(
+            DATABASE_URL=f"sqlite:///{migrated_db}",
+            ALLOWED_HOSTS="127.0.0.1",
+            EMAIL_URL="dummymail://",
+            STATIC_ROOT=str(image / "staticfiles"),
+            MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
+            PORT=str(port),
+            GUNICORN_WORKERS="1",
+            GUNICORN_THREADS="2",
+        )
+    )
     log = tmp_path_factory.mktemp("log") / "gunicorn.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            ["sh", "docker/entrypoint.sh", "gunicorn", "--config", "gunicorn.conf.py", "mesaayuda.wsgi"],
-            cwd=image, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                "sh",
+                "docker/entrypoint.sh",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "mesaayuda.wsgi",
+            ],
+            cwd=image,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 30
@@ -329,8 +404,12 @@ def test_the_health_check_answers_the_docker_probe(gunicorn):
     r, body = fetch(gunicorn["port"], "/healthz", {"Host": "10.0.0.7"})
     assert (r.status, body) == (200, b"ok\n")
     probe = subprocess.run(
-        [sys.executable, "docker/healthcheck.py"], cwd=gunicorn["image"], env=gunicorn["env"],
-        capture_output=True, text=True, timeout=30,
+        [sys.executable, "docker/healthcheck.py"],
+        cwd=gunicorn["image"],
+        env=gunicorn["env"],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert probe.returncode == 0, probe.stderr
 
@@ -338,8 +417,12 @@ def test_the_health_check_answers_the_docker_probe(gunicorn):
 @pytest.mark.production
 def test_the_docker_probe_fails_when_nothing_answers(gunicorn):
     probe = subprocess.run(
-        [sys.executable, "docker/healthcheck.py"], cwd=gunicorn["image"],
-        env={**gunicorn["env"], "PORT": str(free_port())}, capture_output=True, text=True, timeout=30,
+        [sys.executable, "docker/healthcheck.py"],
+        cwd=gunicorn["image"],
+        env={**gunicorn["env"], "PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert probe.returncode == 1
 
@@ -349,7 +432,7 @@ def test_gunicorn_and_django_log_a_missing_ticket_by_its_short_id_only(gunicorn)
     r, _ = fetch(gunicorn["port"], "/ticket/AEU-YBD-GHJL/", HTTPS)
     assert r.status == 404
     deadline = time.monotonic() + 10
-    while "/ticket/AEU-…/ HTTP/1.1\" 404" not in gunicorn["log"].read_text(encoding="utf-8"):
+    while '/ticket/AEU-…/ HTTP/1.1" 404' not in gunicorn["log"].read_text(encoding="utf-8"):
         assert time.monotonic() < deadline, gunicorn["log"].read_text(encoding="utf-8")
         time.sleep(0.05)
     log = gunicorn["log"].read_text(encoding="utf-8")

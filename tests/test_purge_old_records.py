@@ -21,14 +21,23 @@ def purge(*args):
 def mail(days_ago, state=State.SENT):
     when = timezone.now() - timedelta(days=days_ago)
     return OutgoingEmail.objects.create(
-        kind="agent_replied", to="alicia@desarrollosocial.gob.cl", subject="s", body_text="t",
-        state=state, created_at=when, sent_at=when if state == State.SENT else None,
+        kind="agent_replied",
+        to="alicia@desarrollosocial.gob.cl",
+        subject="s",
+        body_text="t",
+        state=state,
+        created_at=when,
+        sent_at=when if state == State.SENT else None,
     )
 
 
 def access(ticket, days_ago):
-    return AccessLog.objects.create(ticket=ticket, kind=AccessLog.Kind.PUBLIC_VIEW, ip_address="200.1.2.3",
-                                    created_at=timezone.now() - timedelta(days=days_ago))
+    return AccessLog.objects.create(
+        ticket=ticket,
+        kind=AccessLog.Kind.PUBLIC_VIEW,
+        ip_address="200.1.2.3",
+        created_at=timezone.now() - timedelta(days=days_ago),
+    )
 
 
 @pytest.fixture
@@ -45,7 +54,9 @@ def records(ticket):
 
 
 def left():
-    return set(OutgoingEmail.objects.values_list("pk", flat=True)), set(AccessLog.objects.values_list("pk", flat=True))
+    return set(OutgoingEmail.objects.values_list("pk", flat=True)), set(
+        AccessLog.objects.values_list("pk", flat=True)
+    )
 
 
 def test_it_deletes_exactly_the_sent_emails_and_accesses_past_their_period(records):

@@ -29,20 +29,32 @@ handler500 = "tickets.errors.server_error"
 @pytest.fixture
 def contact(db):
     return RegionalContact.objects.create(
-        region=Region.objects.get(code="AP"), name="Claudia Fuentes", role="Encargada regional",
-        email="cfuentes@desarrollosocial.gob.cl", phone="+56 58 220 0000",
+        region=Region.objects.get(code="AP"),
+        name="Claudia Fuentes",
+        role="Encargada regional",
+        email="cfuentes@desarrollosocial.gob.cl",
+        phone="+56 58 220 0000",
     )
 
 
 def database_down():
-    return mock.patch.object(BaseDatabaseWrapper, "ensure_connection", side_effect=OperationalError("database is down"))
+    return mock.patch.object(
+        BaseDatabaseWrapper, "ensure_connection", side_effect=OperationalError("database is down")
+    )
 
 
 def add_contact(client, name="Claudia Fuentes", region_code="AP"):
-    return client.post(reverse("admin:tickets_regionalcontact_add"), {
-        "region": Region.objects.get(code=region_code).pk, "name": name, "role": "Encargada regional",
-        "email": "cfuentes@desarrollosocial.gob.cl", "phone": "+56 58 220 0000", "position": 10,
-    })
+    return client.post(
+        reverse("admin:tickets_regionalcontact_add"),
+        {
+            "region": Region.objects.get(code=region_code).pk,
+            "name": name,
+            "role": "Encargada regional",
+            "email": "cfuentes@desarrollosocial.gob.cl",
+            "phone": "+56 58 220 0000",
+            "position": 10,
+        },
+    )
 
 
 # --- admin and the public page -----------------------------------------------------------------
@@ -63,7 +75,9 @@ def test_an_agent_cannot_add_a_contact(client, agent):
 
 
 # --- the snapshot ---------------------------------------------------------------------------------
-def test_adding_a_contact_in_admin_rewrites_the_snapshot(client, supervisor, snapshot_dir, django_capture_on_commit_callbacks):
+def test_adding_a_contact_in_admin_rewrites_the_snapshot(
+    client, supervisor, snapshot_dir, django_capture_on_commit_callbacks
+):
     client.force_login(supervisor)
     with django_capture_on_commit_callbacks(execute=True):
         add_contact(client)
@@ -71,17 +85,23 @@ def test_adding_a_contact_in_admin_rewrites_the_snapshot(client, supervisor, sna
     assert "Claudia Fuentes" in (snapshot_dir / "503.html").read_text()
 
 
-def test_deleting_a_contact_in_admin_removes_it_from_the_snapshot(client, supervisor, contact, snapshot_dir, django_capture_on_commit_callbacks):
+def test_deleting_a_contact_in_admin_removes_it_from_the_snapshot(
+    client, supervisor, contact, snapshot_dir, django_capture_on_commit_callbacks
+):
     write_contacts_snapshot()
     assert "Claudia Fuentes" in (snapshot_dir / "contacts.html").read_text()
     client.force_login(supervisor)
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post(reverse("admin:tickets_regionalcontact_delete", args=[contact.pk]), {"post": "yes"})
+        r = client.post(
+            reverse("admin:tickets_regionalcontact_delete", args=[contact.pk]), {"post": "yes"}
+        )
     assert r.status_code == 302
     assert "Claudia Fuentes" not in (snapshot_dir / "contacts.html").read_text()
 
 
-def test_a_failed_save_writes_no_snapshot(client, supervisor, snapshot_dir, django_capture_on_commit_callbacks):
+def test_a_failed_save_writes_no_snapshot(
+    client, supervisor, snapshot_dir, django_capture_on_commit_callbacks
+):
     client.force_login(supervisor)
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post(reverse("admin:tickets_regionalcontact_add"), {"name": "Sin región"})
@@ -124,7 +144,9 @@ def test_without_a_snapshot_the_500_page_still_renders_and_says_where_to_look(db
     assert "<dl" not in html
 
 
-def test_a_failing_view_answers_with_the_contacts_through_the_project_handler(client, contact, settings):
+def test_a_failing_view_answers_with_the_contacts_through_the_project_handler(
+    client, contact, settings
+):
     write_contacts_snapshot()
     settings.ROOT_URLCONF = __name__
     settings.DEBUG = False
@@ -150,14 +172,22 @@ def test_the_maintenance_page_shows_the_contacts_with_the_database_down(contact)
     assert "Claudia Fuentes" in r.content.decode()
 
 
-def test_renaming_a_region_rewrites_the_snapshot(client, supervisor, contact, snapshot_dir, django_capture_on_commit_callbacks):
+def test_renaming_a_region_rewrites_the_snapshot(
+    client, supervisor, contact, snapshot_dir, django_capture_on_commit_callbacks
+):
     write_contacts_snapshot()
     region = contact.region
     client.force_login(supervisor)
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post(reverse("admin:tickets_region_change", args=[region.pk]), {
-            "code": region.code, "name": "Arica", "holiday_subdiv": region.holiday_subdiv, "position": region.position,
-        })
+        r = client.post(
+            reverse("admin:tickets_region_change", args=[region.pk]),
+            {
+                "code": region.code,
+                "name": "Arica",
+                "holiday_subdiv": region.holiday_subdiv,
+                "position": region.position,
+            },
+        )
     assert r.status_code == 302
     fragment = (snapshot_dir / "contacts.html").read_text()
     assert "<dt>Arica</dt>" in fragment

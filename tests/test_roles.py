@@ -21,14 +21,28 @@ def superuser(db):
 def test_the_migration_gives_agents_ticket_work_but_no_deleting_or_reference_data(db):
     agents = perms("Agentes")
     assert {"view_ticket", "change_ticket", "view_category", "view_outgoingemail"} <= agents
-    assert not agents & {"delete_ticket", "add_ticket", "add_category", "change_category", "change_region", "add_user"}
+    assert not agents & {
+        "delete_ticket",
+        "add_ticket",
+        "add_category",
+        "change_category",
+        "change_region",
+        "add_user",
+    }
 
 
 def test_the_migration_gives_supervisors_reference_data_and_agents_but_not_deleting_tickets(db):
     supervisors = perms("Supervisores")
     assert perms("Agentes") <= supervisors
-    assert {"add_category", "change_region", "delete_cannedresponse", "add_regionalcontact", "add_nonworkingday",
-            "add_user", "change_user"} <= supervisors
+    assert {
+        "add_category",
+        "change_region",
+        "delete_cannedresponse",
+        "add_regionalcontact",
+        "add_nonworkingday",
+        "add_user",
+        "change_user",
+    } <= supervisors
     assert not supervisors & {"delete_ticket", "delete_user", "change_group", "change_permission"}
 
 
@@ -69,7 +83,9 @@ def test_agents_and_supervisors_cannot_delete_a_ticket(client, request, who, tic
 
 def test_a_superuser_can_delete_a_ticket(client, superuser, ticket):
     client.force_login(superuser)
-    assert "delete_selected" in dict(client.get(QUEUE).context["action_form"].fields["action"].choices)
+    assert "delete_selected" in dict(
+        client.get(QUEUE).context["action_form"].fields["action"].choices
+    )
     r = client.post(reverse("admin:tickets_ticket_delete", args=[ticket.pk]), {"post": "yes"})
     assert r.status_code == 302
     assert not Ticket.objects.filter(pk=ticket.pk).exists()
@@ -86,8 +102,17 @@ def test_an_agent_sees_categories_but_cannot_add_or_edit_them(client, agent):
     category = Category.objects.get(name="Convenios")
     assert client.get(reverse("admin:tickets_category_changelist")).status_code == 200
     assert client.get(reverse("admin:tickets_category_add")).status_code == 403
-    assert client.post(reverse("admin:tickets_category_add"), {"name": "Nueva", "position": 5, "is_active": "on"}).status_code == 403
-    r = client.post(reverse("admin:tickets_category_change", args=[category.pk]), {"name": "Cambiada", "position": 1})
+    assert (
+        client.post(
+            reverse("admin:tickets_category_add"),
+            {"name": "Nueva", "position": 5, "is_active": "on"},
+        ).status_code
+        == 403
+    )
+    r = client.post(
+        reverse("admin:tickets_category_change", args=[category.pk]),
+        {"name": "Cambiada", "position": 1},
+    )
     assert r.status_code == 403
     category.refresh_from_db()
     assert category.name == "Convenios"
@@ -97,7 +122,10 @@ def test_an_agent_sees_categories_but_cannot_add_or_edit_them(client, agent):
 def test_a_supervisor_adds_a_category_that_the_public_form_then_offers(client, supervisor):
     assert "Becas y subsidios" not in client.get(reverse("tickets:submit")).content.decode()
     client.force_login(supervisor)
-    r = client.post(reverse("admin:tickets_category_add"), {"name": "Becas y subsidios", "position": 5, "is_active": "on", "agents": [supervisor.pk]})
+    r = client.post(
+        reverse("admin:tickets_category_add"),
+        {"name": "Becas y subsidios", "position": 5, "is_active": "on", "agents": [supervisor.pk]},
+    )
     assert r.status_code == 302
     assert list(Category.objects.get(name="Becas y subsidios").agents.all()) == [supervisor]
     client.logout()
@@ -115,7 +143,12 @@ def test_an_inactive_category_is_not_offered_on_the_public_form(client, supervis
 def test_routing_offers_only_staff(client, supervisor):
     User.objects.create_user("solicitante", "sol@example.org", "x" * 12)
     client.force_login(supervisor)
-    choices = client.get(reverse("admin:tickets_region_add")).context["adminform"].form.fields["agents"].queryset
+    choices = (
+        client.get(reverse("admin:tickets_region_add"))
+        .context["adminform"]
+        .form.fields["agents"]
+        .queryset
+    )
     assert "solicitante" not in {u.username for u in choices}
     assert "carla" in {u.username for u in choices}
 
@@ -123,11 +156,21 @@ def test_routing_offers_only_staff(client, supervisor):
 @pytest.mark.parametrize(
     ("url_name", "data", "model"),
     [
-        ("admin:tickets_cannedresponse_add", {"title": "Saludo", "body": "Hola {nombre}", "is_active": "on"}, CannedResponse),
-        ("admin:tickets_nonworkingday_add", {"date": "2026-12-24", "description": "Feriado decretado"}, NonWorkingDay),
+        (
+            "admin:tickets_cannedresponse_add",
+            {"title": "Saludo", "body": "Hola {nombre}", "is_active": "on"},
+            CannedResponse,
+        ),
+        (
+            "admin:tickets_nonworkingday_add",
+            {"date": "2026-12-24", "description": "Feriado decretado"},
+            NonWorkingDay,
+        ),
     ],
 )
-def test_supervisors_manage_canned_responses_and_extra_days_off_and_agents_do_not(client, agent, supervisor, url_name, data, model):
+def test_supervisors_manage_canned_responses_and_extra_days_off_and_agents_do_not(
+    client, agent, supervisor, url_name, data, model
+):
     client.force_login(agent)
     assert client.post(reverse(url_name), data).status_code == 403
     assert not model.objects.exists()
@@ -139,17 +182,32 @@ def test_supervisors_manage_canned_responses_and_extra_days_off_and_agents_do_no
 # --- managing agents ---------------------------------------------------------------------------------
 def test_a_supervisor_adds_an_agent(client, supervisor):
     client.force_login(supervisor)
-    r = client.post(reverse("admin:auth_user_add"), {
-        "username": "nueva", "password1": "clave-larga-2026-x", "password2": "clave-larga-2026-x", "usable_password": "true",
-    })
+    r = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "nueva",
+            "password1": "clave-larga-2026-x",
+            "password2": "clave-larga-2026-x",
+            "usable_password": "true",
+        },
+    )
     assert r.status_code == 302
     user = User.objects.get(username="nueva")
     agents = Group.objects.get(name="Agentes")
-    r = client.post(reverse("admin:auth_user_change", args=[user.pk]), {
-        "username": "nueva", "first_name": "Nueva", "last_name": "Agente", "email": "nueva@example.org",
-        "is_active": "on", "is_staff": "on", "groups": [agents.pk],
-        "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00",
-    })
+    r = client.post(
+        reverse("admin:auth_user_change", args=[user.pk]),
+        {
+            "username": "nueva",
+            "first_name": "Nueva",
+            "last_name": "Agente",
+            "email": "nueva@example.org",
+            "is_active": "on",
+            "is_staff": "on",
+            "groups": [agents.pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+        },
+    )
     assert r.status_code == 302, r.context["adminform"].form.errors
     user.refresh_from_db()
     assert user.is_staff and list(user.groups.all()) == [agents]
@@ -157,10 +215,18 @@ def test_a_supervisor_adds_an_agent(client, supervisor):
 
 def test_a_supervisor_cannot_make_anyone_a_superuser(client, supervisor, agent):
     client.force_login(supervisor)
-    r = client.post(reverse("admin:auth_user_change", args=[agent.pk]), {
-        "username": agent.username, "email": agent.email, "is_active": "on", "is_staff": "on", "is_superuser": "on",
-        "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00",
-    })
+    r = client.post(
+        reverse("admin:auth_user_change", args=[agent.pk]),
+        {
+            "username": agent.username,
+            "email": agent.email,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+        },
+    )
     assert r.status_code == 302
     agent.refresh_from_db()
     assert not agent.is_superuser
@@ -168,9 +234,13 @@ def test_a_supervisor_cannot_make_anyone_a_superuser(client, supervisor, agent):
 
 def test_a_supervisor_cannot_touch_a_superuser_account(client, supervisor, superuser):
     client.force_login(supervisor)
-    assert superuser.username not in client.get(reverse("admin:auth_user_changelist")).content.decode()
-    r = client.post(reverse("admin:auth_user_password_change", args=[superuser.pk]),
-                    {"password1": "otra-clave-2026-x", "password2": "otra-clave-2026-x"})
+    assert (
+        superuser.username not in client.get(reverse("admin:auth_user_changelist")).content.decode()
+    )
+    r = client.post(
+        reverse("admin:auth_user_password_change", args=[superuser.pk]),
+        {"password1": "otra-clave-2026-x", "password2": "otra-clave-2026-x"},
+    )
     assert r.status_code == 404
     superuser.refresh_from_db()
     assert superuser.check_password("clave-de-prueba-123")
@@ -178,10 +248,18 @@ def test_a_supervisor_cannot_touch_a_superuser_account(client, supervisor, super
 
 def test_a_superuser_can_grant_superuser(client, superuser, agent):
     client.force_login(superuser)
-    r = client.post(reverse("admin:auth_user_change", args=[agent.pk]), {
-        "username": agent.username, "email": agent.email, "is_active": "on", "is_staff": "on", "is_superuser": "on",
-        "date_joined_0": "2026-01-01", "date_joined_1": "10:00:00",
-    })
+    r = client.post(
+        reverse("admin:auth_user_change", args=[agent.pk]),
+        {
+            "username": agent.username,
+            "email": agent.email,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+        },
+    )
     assert r.status_code == 302
     agent.refresh_from_db()
     assert agent.is_superuser

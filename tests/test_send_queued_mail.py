@@ -28,7 +28,9 @@ def send(*args):
 
 
 def queue(to="alicia@desarrollosocial.gob.cl", subject="Prueba", **fields):
-    return OutgoingEmail.objects.create(kind="test", to=to, subject=subject, body_text="Hola", **fields)
+    return OutgoingEmail.objects.create(
+        kind="test", to=to, subject=subject, body_text="Hola", **fields
+    )
 
 
 def ago(minutes):
@@ -38,19 +40,27 @@ def ago(minutes):
 def submit_twenty(client):
     addresses = [f"persona{i}@desarrollosocial.gob.cl" for i in range(20)]
     for i, address in enumerate(addresses):
-        r = client.post("/ticket/nuevo/", submission_data(email=address), REMOTE_ADDR=f"192.168.21.{100 + i}")
+        r = client.post(
+            "/ticket/nuevo/", submission_data(email=address), REMOTE_ADDR=f"192.168.21.{100 + i}"
+        )
         assert r.status_code == 302
     return addresses
 
 
 # --- the server down, then back ---------------------------------------------------------
-def test_with_the_server_down_twenty_submissions_succeed_and_their_confirmations_wait(client, smtp_down):
+def test_with_the_server_down_twenty_submissions_succeed_and_their_confirmations_wait(
+    client, smtp_down
+):
     submit_twenty(client)
     assert OutgoingEmail.objects.filter(kind="ticket_created", state=State.QUEUED).count() == 20
     summary = send()
-    assert summary.startswith("sent 0, failed 0, still queued 40; mail server unreachable (ConnectionRefusedError")
+    assert summary.startswith(
+        "sent 0, failed 0, still queued 40; mail server unreachable (ConnectionRefusedError"
+    )
     # An outage is not the messages' fault: no attempt is spent.
-    assert set(OutgoingEmail.objects.values_list("state", "attempts", "last_error")) == {(State.QUEUED, 0, "")}
+    assert set(OutgoingEmail.objects.values_list("state", "attempts", "last_error")) == {
+        (State.QUEUED, 0, "")
+    }
 
 
 def test_once_the_server_is_back_each_confirmation_is_delivered_exactly_once(client, smtp_down):
@@ -78,7 +88,12 @@ def test_two_senders_running_at_once_never_send_a_message_twice(smtp_server):
             "fail with 'table is locked'; run with DATABASE_URL=postgres://… to exercise this race"
         )
     OutgoingEmail.objects.bulk_create(
-        OutgoingEmail(kind="test", to=f"persona{i}@desarrollosocial.gob.cl", subject=f"Mensaje {i}", body_text="Hola")
+        OutgoingEmail(
+            kind="test",
+            to=f"persona{i}@desarrollosocial.gob.cl",
+            subject=f"Mensaje {i}",
+            body_text="Hola",
+        )
         for i in range(60)
     )
     start = threading.Barrier(2)
@@ -127,7 +142,9 @@ def test_a_row_whose_sender_died_is_sent_once_its_lease_ran_out(smtp_server):
 
 # --- failures and back-off -----------------------------------------------------------------------
 def test_a_temporary_failure_counts_an_attempt_and_backs_off(smtp_server):
-    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = (
+        "451 4.3.0 Intente más tarde"
+    )
     msg = queue(to="ocupado@desarrollosocial.gob.cl")
     before = timezone.now()
     assert send() == "sent 0, failed 1, still queued 1"
@@ -139,7 +156,9 @@ def test_a_temporary_failure_counts_an_attempt_and_backs_off(smtp_server):
 
 
 def test_a_row_that_failed_is_not_retried_before_its_next_attempt(smtp_server):
-    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = (
+        "451 4.3.0 Intente más tarde"
+    )
     msg = queue(to="ocupado@desarrollosocial.gob.cl")
     send()
     del smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"]
@@ -157,7 +176,9 @@ def test_each_failure_waits_longer_than_the_one_before(db):
 
 
 def test_after_the_last_attempt_a_failing_row_is_failed_and_never_retried(smtp_server):
-    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = (
+        "451 4.3.0 Intente más tarde"
+    )
     msg = queue(to="ocupado@desarrollosocial.gob.cl", attempts=outbox.MAX_ATTEMPTS - 1)
     assert send() == "sent 0, failed 1, still queued 0"
     msg.refresh_from_db()
@@ -169,7 +190,9 @@ def test_after_the_last_attempt_a_failing_row_is_failed_and_never_retried(smtp_s
 
 
 def test_before_the_last_attempt_a_failing_row_stays_queued(smtp_server):
-    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = (
+        "451 4.3.0 Intente más tarde"
+    )
     msg = queue(to="ocupado@desarrollosocial.gob.cl", attempts=outbox.MAX_ATTEMPTS - 2)
     send()
     msg.refresh_from_db()
@@ -177,7 +200,9 @@ def test_before_the_last_attempt_a_failing_row_stays_queued(smtp_server):
 
 
 def test_a_failing_row_does_not_stop_the_rows_after_it(smtp_server):
-    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = (
+        "451 4.3.0 Intente más tarde"
+    )
     queue(to="ocupado@desarrollosocial.gob.cl", next_attempt_at=ago(5))
     for i in range(3):
         queue(to=f"persona{i}@desarrollosocial.gob.cl", next_attempt_at=ago(1))
@@ -187,7 +212,9 @@ def test_a_failing_row_does_not_stop_the_rows_after_it(smtp_server):
 
 def test_a_connection_the_server_dropped_is_reopened_for_the_next_row(smtp_server):
     # 421 makes the client close the session; reusing it would fail every later row.
-    smtp_server.inbox.data_replies["corta@desarrollosocial.gob.cl"] = "421 4.3.2 Cerrando la conexión"
+    smtp_server.inbox.data_replies["corta@desarrollosocial.gob.cl"] = (
+        "421 4.3.2 Cerrando la conexión"
+    )
     queue(to="corta@desarrollosocial.gob.cl", next_attempt_at=ago(5))
     queue(next_attempt_at=ago(1))
     assert send() == "sent 1, failed 1, still queued 1"
@@ -195,10 +222,14 @@ def test_a_connection_the_server_dropped_is_reopened_for_the_next_row(smtp_serve
 
 
 def test_the_failure_is_logged_with_the_row_id_and_without_the_address(smtp_server, caplog):
-    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = "451 4.3.0 Intente más tarde"
+    smtp_server.inbox.rcpt_replies["ocupado@desarrollosocial.gob.cl"] = (
+        "451 4.3.0 Intente más tarde"
+    )
     msg = queue(to="ocupado@desarrollosocial.gob.cl")
     send()
-    ours = "\n".join(caplog.handler.format(r) for r in caplog.records if r.name.startswith("tickets"))
+    ours = "\n".join(
+        caplog.handler.format(r) for r in caplog.records if r.name.startswith("tickets")
+    )
     assert f"message {msg.pk} attempt 1 failed (SMTPRecipientsRefused)" in ours
     assert "ocupado" not in ours
 
@@ -279,7 +310,13 @@ def test_the_outbox_list_does_not_query_once_per_row(admin_client, db):
 
 
 def test_a_message_is_shown_read_only_with_both_bodies(admin_client):
-    msg = OutgoingEmail.objects.create(kind="test", to="alicia@desarrollosocial.gob.cl", subject="Prueba", body_text="Texto del aviso", body_html="<p>Hola</p>")
+    msg = OutgoingEmail.objects.create(
+        kind="test",
+        to="alicia@desarrollosocial.gob.cl",
+        subject="Prueba",
+        body_text="Texto del aviso",
+        body_html="<p>Hola</p>",
+    )
     r = admin_client.get(reverse("admin:tickets_outgoingemail_change", args=[msg.pk]))
     html = r.content.decode()
     assert r.status_code == 200
@@ -291,14 +328,30 @@ def test_a_message_is_shown_read_only_with_both_bodies(admin_client):
 def test_nobody_adds_or_deletes_a_message_by_hand(admin_client):
     msg = queue()
     assert admin_client.get(reverse("admin:tickets_outgoingemail_add")).status_code == 403
-    assert admin_client.post(reverse("admin:tickets_outgoingemail_delete", args=[msg.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            reverse("admin:tickets_outgoingemail_delete", args=[msg.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert OutgoingEmail.objects.filter(pk=msg.pk).exists()
 
 
 def test_resend_queues_failed_and_sent_messages_again(admin_client, smtp_server):
-    failed = queue(to="persona1@desarrollosocial.gob.cl", state=State.FAILED, attempts=outbox.MAX_ATTEMPTS, last_error="451")
-    sent = queue(to="persona2@desarrollosocial.gob.cl", state=State.SENT, attempts=1, sent_at=ago(60))
-    r = admin_client.post(reverse(CHANGELIST), {"action": "resend", "_selected_action": [failed.pk, sent.pk]}, follow=True)
+    failed = queue(
+        to="persona1@desarrollosocial.gob.cl",
+        state=State.FAILED,
+        attempts=outbox.MAX_ATTEMPTS,
+        last_error="451",
+    )
+    sent = queue(
+        to="persona2@desarrollosocial.gob.cl", state=State.SENT, attempts=1, sent_at=ago(60)
+    )
+    r = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "resend", "_selected_action": [failed.pk, sent.pk]},
+        follow=True,
+    )
     assert "2 correos quedaron en cola" in r.content.decode()
     for msg in (failed, sent):
         msg.refresh_from_db()

@@ -89,13 +89,21 @@ def test_it_refuses_to_start_in_production_without_a_secret_key():
 
 
 def test_it_refuses_the_development_key_and_short_keys_in_production(refusal):
-    assert "SECRET_KEY" in refusal(production_env(SECRET_KEY="dev-only-insecure-key-do-not-use-in-production"))
+    assert "SECRET_KEY" in refusal(
+        production_env(SECRET_KEY="dev-only-insecure-key-do-not-use-in-production")
+    )
     assert "at least 50 random characters" in refusal(production_env(SECRET_KEY="change-me"))
 
 
 def test_it_starts_in_development_with_no_environment_at_all(settings_of):
     debug, key, hosts, redirect, hsts, cookies = settings_of(
-        {}, "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE"
+        {},
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SESSION_COOKIE_SECURE",
     )
     assert debug is True and key.startswith("dev-only")
     assert "127.0.0.1" in hosts
@@ -103,8 +111,12 @@ def test_it_starts_in_development_with_no_environment_at_all(settings_of):
 
 
 def test_it_requires_the_public_address_and_outgoing_mail_in_production(refusal):
-    assert "PUBLIC_SITE_URL must be the portal's absolute address" in refusal(production_env(PUBLIC_SITE_URL=None))
-    assert "PUBLIC_SITE_URL" in refusal(production_env(PUBLIC_SITE_URL="mesadeayuda.example.gob.cl"))
+    assert "PUBLIC_SITE_URL must be the portal's absolute address" in refusal(
+        production_env(PUBLIC_SITE_URL=None)
+    )
+    assert "PUBLIC_SITE_URL" in refusal(
+        production_env(PUBLIC_SITE_URL="mesadeayuda.example.gob.cl")
+    )
     assert "EMAIL_URL is required with DEBUG=0" in refusal(production_env(EMAIL_URL=None))
 
 
@@ -117,7 +129,11 @@ def test_it_requires_the_public_address_and_outgoing_mail_in_production(refusal)
         ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0"),
         ("TICKET_MAX_FILE_SIZE", "10MB", "TICKET_MAX_FILE_SIZE must be a whole number"),
         ("MAX_REQUEST_SIZE", "0", "MAX_REQUEST_SIZE must be at least"),
-        ("CSRF_TRUSTED_ORIGINS", "mesadeayuda.example.gob.cl", "CSRF_TRUSTED_ORIGINS entries are origins"),
+        (
+            "CSRF_TRUSTED_ORIGINS",
+            "mesadeayuda.example.gob.cl",
+            "CSRF_TRUSTED_ORIGINS entries are origins",
+        ),
         ("ALLOWED_HOSTS", "", "ALLOWED_HOSTS is empty"),
         ("DATABASE_URL", "postgres//oops", "DATABASE_URL is not a database URL"),
         ("EMAIL_URL", "smtpx://host", "Invalid email schema smtpx"),
@@ -152,20 +168,41 @@ def test_a_redis_cache_needs_the_redis_package(refusal, settings_of):
 def test_production_turns_the_https_protections_on_by_default(settings_of):
     values = settings_of(
         production_env(),
-        "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-        "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "MEDIA_URL",
+        "DEBUG",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_PROXY_SSL_HEADER",
+        "ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "MEDIA_URL",
     )
     assert values == [
-        False, True, True, True,
-        365 * 24 * 3600, ("HTTP_X_FORWARDED_PROTO", "https"),
-        ["mesadeayuda.example.gob.cl"], ["https://mesadeayuda.example.gob.cl"], None,
+        False,
+        True,
+        True,
+        True,
+        365 * 24 * 3600,
+        ("HTTP_X_FORWARDED_PROTO", "https"),
+        ["mesadeayuda.example.gob.cl"],
+        ["https://mesadeayuda.example.gob.cl"],
+        None,
     ]
 
 
 def test_each_protection_can_still_be_turned_off_from_the_environment(settings_of):
     values = settings_of(
-        production_env(SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0", BEHIND_HTTPS_PROXY="0", ALLOWED_HOSTS=None),
-        "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER", "ALLOWED_HOSTS",
+        production_env(
+            SECURE_SSL_REDIRECT="0",
+            SECURE_HSTS_SECONDS="0",
+            BEHIND_HTTPS_PROXY="0",
+            ALLOWED_HOSTS=None,
+        ),
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_PROXY_SSL_HEADER",
+        "ALLOWED_HOSTS",
     )
     # ALLOWED_HOSTS falls back to the public address's host.
     assert values == [False, 0, None, ["mesadeayuda.example.gob.cl"]]
@@ -192,11 +229,18 @@ def test_check_deploy_does_complain_when_a_protection_is_turned_off(settings):
 
 # --- documentation ---------------------------------------------------------------------
 def test_env_example_documents_every_variable_read():
-    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    documented = set(
+        re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    )
     settings_src = (ROOT / "mesaayuda" / "settings.py").read_text()
     read = set(re.findall(r"env(?:\.\w+|_\w+)\(\s*\"([A-Z][A-Z0-9_]+)\"", settings_src))
-    read |= {f"BUSINESS_HOURS_{day}" for day in re.findall(r'"(MON|TUE|WED|THU|FRI|SAT|SUN)"', settings_src)}
+    read |= {
+        f"BUSINESS_HOURS_{day}"
+        for day in re.findall(r'"(MON|TUE|WED|THU|FRI|SAT|SUN)"', settings_src)
+    }
     gunicorn_src = (ROOT / "gunicorn.conf.py").read_text()
-    read |= set(re.findall(r"(?:_count|os\.environ\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", gunicorn_src))
+    read |= set(
+        re.findall(r"(?:_count|os\.environ\.get)\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", gunicorn_src)
+    )
     assert {"SECRET_KEY", "DATABASE_URL", "AWS_STORAGE_BUCKET_NAME", "GUNICORN_WORKERS"} <= read
     assert read - documented == set()

@@ -20,7 +20,16 @@ def test_the_form_shows_every_field_of_the_manual(client, db):
     r = client.get(URL)
     html = r.content.decode()
     assert r.status_code == 200
-    for label in ["Nombre", "E-mail", "Categoría", "Región", "Número de proyecto", "Mensaje", "Adjuntos", "SPAM Prevención"]:
+    for label in [
+        "Nombre",
+        "E-mail",
+        "Categoría",
+        "Región",
+        "Número de proyecto",
+        "Mensaje",
+        "Adjuntos",
+        "SPAM Prevención",
+    ]:
         assert label in html
     assert "-- Haz click para seleccionar --" in html
     assert "Claves SIGEC - Cambio de clave" in html
@@ -87,7 +96,18 @@ def test_it_takes_the_project_number_from_a_pasted_sigec_address(client, db, typ
     assert Ticket.objects.get().project_number == 29928
 
 
-@pytest.mark.parametrize("typed", ["", "abc", "-5", "0", "12.5", "http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=", "99999999999"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "abc",
+        "-5",
+        "0",
+        "12.5",
+        "http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=",
+        "99999999999",
+    ],
+)
 def test_it_refuses_a_project_number_that_is_not_a_positive_integer(client, db, typed):
     r = post(client, project_number=typed)
     assert r.status_code == 200
@@ -95,7 +115,9 @@ def test_it_refuses_a_project_number_that_is_not_a_positive_integer(client, db, 
     assert "número de proyecto" in r.content.decode().lower()
 
 
-@pytest.mark.parametrize("field", ["name", "email", "category", "region", "project_number", "message"])
+@pytest.mark.parametrize(
+    "field", ["name", "email", "category", "region", "project_number", "message"]
+)
 def test_every_required_field_is_required(client, db, field):
     r = post(client, **{field: ""})
     assert r.status_code == 200
@@ -103,7 +125,9 @@ def test_every_required_field_is_required(client, db, field):
     assert "Este campo es obligatorio." in r.content.decode()
 
 
-@pytest.mark.parametrize("email", ["no-es-un-correo", "a@b", "alicia@x.cl, otro@x.cl", "alicia@x.cl\r\nBcc: otro@x.cl"])
+@pytest.mark.parametrize(
+    "email", ["no-es-un-correo", "a@b", "alicia@x.cl, otro@x.cl", "alicia@x.cl\r\nBcc: otro@x.cl"]
+)
 def test_it_refuses_an_invalid_email(client, db, email):
     r = post(client, email=email)
     assert r.status_code == 200
@@ -194,7 +218,11 @@ def test_an_oversized_file_is_refused(client, db, settings):
         ("programa.exe", b"MZ\x90\x00" + b"\x00" * 100, "no tiene un tipo permitido"),
         ("pagina.html", b"<html></html>", "no tiene un tipo permitido"),
         ("factura.pdf", b"MZ\x90\x00" + b"\x00" * 100, "no corresponde a su extensión .pdf"),
-        ("foto.png", b"<html><script>alert(1)</script></html>", "no corresponde a su extensión .png"),
+        (
+            "foto.png",
+            b"<html><script>alert(1)</script></html>",
+            "no corresponde a su extensión .png",
+        ),
     ],
 )
 def test_a_disallowed_or_disguised_file_is_refused(client, db, name, content, message):
@@ -226,7 +254,9 @@ def test_it_ignores_a_forged_x_forwarded_for(client, db):
 
 def test_behind_one_trusted_proxy_it_takes_the_address_the_proxy_saw(client, db, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    client.post(URL, submission_data(), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 200.1.2.3")
+    client.post(
+        URL, submission_data(), REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 200.1.2.3"
+    )
     assert Ticket.objects.get().ip_address == "200.1.2.3"
 
 

@@ -1,4 +1,3 @@
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import make_ticket, pdf, png
@@ -15,7 +14,15 @@ def test_it_shows_what_the_manuals_ticket_view_shows(client, ticket):
     assert f"Ticket número: {ticket.number}" in html
     assert "Estado del ticket" in html and ">Nuevo<" in html
     assert "Marcar como Resuelto" in html
-    for label in ["Creado en", "Actualizado", "Última respuesta", "Área", "Respuestas", "Prioridad", "Bajo"]:
+    for label in [
+        "Creado en",
+        "Actualizado",
+        "Última respuesta",
+        "Área",
+        "Respuestas",
+        "Prioridad",
+        "Bajo",
+    ]:
         assert label in html
     assert "Error de sistema" in html
     assert "Metropolitana de Santiago" in html
@@ -65,7 +72,10 @@ def test_an_information_request_is_marked_for_the_requester(client, ticket, agen
 
 
 def test_a_requester_reply_waits_on_staff(client, ticket):
-    r = client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Adjunto el pantallazo.", "attachments": [png()]})
+    r = client.post(
+        f"/ticket/{ticket.tracking_id}/responder/",
+        {"message": "Adjunto el pantallazo.", "attachments": [png()]},
+    )
     assert r.status_code == 302 and r["Location"] == f"/ticket/{ticket.tracking_id}/"
     ticket.refresh_from_db()
     assert ticket.status == Status.WAITING_STAFF
@@ -88,7 +98,9 @@ def test_an_empty_reply_is_refused_and_nothing_changes(client, ticket):
 
 def test_a_reply_with_a_disguised_file_is_refused_and_keeps_the_text(client, ticket):
     bad = SimpleUploadedFile("virus.pdf", b"MZ\x90\x00" + b"\0" * 64)
-    r = client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Mi texto", "attachments": [bad]})
+    r = client.post(
+        f"/ticket/{ticket.tracking_id}/responder/", {"message": "Mi texto", "attachments": [bad]}
+    )
     assert r.status_code == 400
     assert "Mi texto</textarea>" in r.content.decode()
     assert not Reply.objects.exists()
@@ -123,8 +135,15 @@ def test_marking_resolved_sets_resolved_and_records_it(client, ticket):
     assert ticket.status == Status.RESOLVED
     assert ticket.closed_at is not None
     event = TicketEvent.objects.get(ticket=ticket)
-    assert (event.old_value, event.new_value, event.actor_kind) == ("Nuevo", "Resuelto", "requester")
-    assert "Marcar como Resuelto</a>" not in client.get(f"/ticket/{ticket.tracking_id}/").content.decode()
+    assert (event.old_value, event.new_value, event.actor_kind) == (
+        "Nuevo",
+        "Resuelto",
+        "requester",
+    )
+    assert (
+        "Marcar como Resuelto</a>"
+        not in client.get(f"/ticket/{ticket.tracking_id}/").content.decode()
+    )
 
 
 def test_the_page_escapes_what_the_requester_wrote(client, db):
@@ -134,7 +153,9 @@ def test_the_page_escapes_what_the_requester_wrote(client, db):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_the_ticket_page_query_count_does_not_grow_with_the_conversation(client, ticket, agent, django_assert_max_num_queries):
+def test_the_ticket_page_query_count_does_not_grow_with_the_conversation(
+    client, ticket, agent, django_assert_max_num_queries
+):
     # The ticket, its access-log row (Ley 21.719: every public view is recorded, so 4 became 5),
     # its files, its replies, and the one spare this pin always had: the same for 1 entry and for 31.
     with django_assert_max_num_queries(5):
@@ -152,7 +173,10 @@ def test_with_email_required_the_id_alone_asks_for_the_email(client, ticket, set
     r = page(client, ticket)
     assert r.status_code == 302 and r["Location"] == f"/ticket/ver/?id={ticket.tracking_id}"
     assert 'name="email"' in client.get(r["Location"]).content.decode()
-    r = client.post("/ticket/ver/", {"tracking_id": ticket.tracking_id, "email": "Alicia@desarrollosocial.gob.cl"})
+    r = client.post(
+        "/ticket/ver/",
+        {"tracking_id": ticket.tracking_id, "email": "Alicia@desarrollosocial.gob.cl"},
+    )
     assert r.status_code == 302
     assert page(client, ticket).status_code == 200
 

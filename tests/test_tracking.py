@@ -10,7 +10,10 @@ from tickets.models import Ticket
 def test_a_new_tracking_id_has_the_old_systems_shape():
     for _ in range(200):
         value = tracking.new_tracking_id()
-        assert re.fullmatch(r"[AEUYBDGHJLMNPQRSTVWXZ1-9]{3}-[AEUYBDGHJLMNPQRSTVWXZ1-9]{3}-[AEUYBDGHJLMNPQRSTVWXZ1-9]{4}", value)
+        assert re.fullmatch(
+            r"[AEUYBDGHJLMNPQRSTVWXZ1-9]{3}-[AEUYBDGHJLMNPQRSTVWXZ1-9]{3}-[AEUYBDGHJLMNPQRSTVWXZ1-9]{4}",
+            value,
+        )
 
 
 def test_tracking_ids_never_use_ambiguous_symbols():
@@ -20,13 +23,22 @@ def test_tracking_ids_never_use_ambiguous_symbols():
 
 @pytest.mark.parametrize(
     "typed",
-    ["1N7-XQE-RW26", "1n7-xqe-rw26", "1N7XQERW26", " 1n7 xqe rw26 ", "1N7X-QER-W26", "1n7—xqe—rw26"],
+    [
+        "1N7-XQE-RW26",
+        "1n7-xqe-rw26",
+        "1N7XQERW26",
+        " 1n7 xqe rw26 ",
+        "1N7X-QER-W26",
+        "1n7—xqe—rw26",
+    ],
 )
 def test_it_understands_what_people_type(typed):
     assert tracking.normalize(typed) == "1N7-XQE-RW26"
 
 
-@pytest.mark.parametrize("typed", ["", "1N7-XQE-RW2", "1N7-XQE-RW266", "1N7-XQE-RW20", "CCC-CCC-CCCC", "'; DROP TABLE"])
+@pytest.mark.parametrize(
+    "typed", ["", "1N7-XQE-RW2", "1N7-XQE-RW266", "1N7-XQE-RW20", "CCC-CCC-CCCC", "'; DROP TABLE"]
+)
 def test_it_refuses_what_cannot_be_a_tracking_id(typed):
     assert tracking.normalize(typed) == ""
 

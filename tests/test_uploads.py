@@ -79,7 +79,9 @@ def opendocument_bytes(mime):
 
 def ole_bytes():
     """An OLE2 compound-file header padded to two sectors, as Office 97-2003 files start."""
-    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + b"\x3e\x00\x03\x00\xfe\xff\x09\x00"
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + b"\x3e\x00\x03\x00\xfe\xff\x09\x00"
+    )
     return header.ljust(1024, b"\x00")
 
 
@@ -91,11 +93,13 @@ ZIP = zip_bytes([("informe.txt", "Detalle del error en SIGEC")])
 EMPTY_ZIP = b"PK\x05\x06" + b"\x00" * 18
 DOCX_BYTES = ooxml_bytes("word", "document.xml")
 OLE = ole_bytes()
-TEXT = "Hola, adjunto el detalle del error que aparece al guardar la ficha.\n".encode()
+TEXT = b"Hola, adjunto el detalle del error que aparece al guardar la ficha.\n"
 CSV_UTF8 = "rut;nombre;comuna\n12.345.678-5;José Pérez;Ñuñoa\n".encode()
 CSV_LATIN1 = "rut;nombre;comuna\n12.345.678-5;José Pérez;Ñuñoa\n".encode("latin-1")
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
-SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>'
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>'
+)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00"
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8
 SCRIPT = b"#!/bin/sh\nrm -rf ~\n"
@@ -141,7 +145,9 @@ def test_every_allowed_extension_in_the_default_settings_has_an_acceptance_case(
     )
 
 
-@pytest.mark.parametrize(("name", "content", "stored_type"), ACCEPTED, ids=[row[0] for row in ACCEPTED])
+@pytest.mark.parametrize(
+    ("name", "content", "stored_type"), ACCEPTED, ids=[row[0] for row in ACCEPTED]
+)
 def test_it_accepts_each_allowed_type_and_returns_the_type_to_store(name, content, stored_type):
     assert uploads.check_file(upload(name, content)) == stored_type
 
@@ -390,7 +396,12 @@ def test_it_accepts_no_files():
 
 
 def test_it_reports_every_refused_file_not_only_the_first():
-    files = [upload("bien.pdf", PDF), upload("virus.exe", EXE), upload("vacio.txt", b""), upload("falso.png", HTML)]
+    files = [
+        upload("bien.pdf", PDF),
+        upload("virus.exe", EXE),
+        upload("vacio.txt", b""),
+        upload("falso.png", HTML),
+    ]
     with pytest.raises(ValidationError) as caught:
         uploads.check_files(files)
     messages = caught.value.messages
@@ -541,7 +552,9 @@ def test_random_storage_name_is_new_each_time():
 
 def test_random_storage_name_files_by_year_and_month_in_chile():
     # 02:00 UTC on 1 March is still 28 February in Santiago.
-    with time_machine.travel(datetime.datetime(2025, 3, 1, 2, 0, tzinfo=ZoneInfo("UTC")), tick=False):
+    with time_machine.travel(
+        datetime.datetime(2025, 3, 1, 2, 0, tzinfo=ZoneInfo("UTC")), tick=False
+    ):
         assert uploads.random_storage_name(None, "a.pdf").startswith("attachments/2025/02/")
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterator, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -74,7 +74,7 @@ DEFAULT_BUSINESS_HOURS: dict[int, str] = {
 # it turns what would be an endless loop into an error.
 MAX_SEARCH_YEARS = 50
 
-_UTC = timezone.utc
+_UTC = UTC
 _MINUTES_PER_DAY = 24 * 60
 _PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -126,9 +126,7 @@ def _parse_day(weekday: int, value: object) -> tuple[tuple[int, int], ...]:
     periods.sort()
     for (_, previous_end), (next_start, _) in zip(periods, periods[1:]):
         if next_start < previous_end:
-            raise ImproperlyConfigured(
-                f"BUSINESS_HOURS{where} = {value!r}: periods overlap."
-            )
+            raise ImproperlyConfigured(f"BUSINESS_HOURS{where} = {value!r}: periods overlap.")
     return tuple(periods)
 
 
@@ -218,18 +216,14 @@ def _is_working_day(
     )
 
 
-def is_working_day(
-    day: date, *, subdiv: str | None, extra_days: Collection[date] = ()
-) -> bool:
+def is_working_day(day: date, *, subdiv: str | None, extra_days: Collection[date] = ()) -> bool:
     """Whether ``day`` has working hours and is neither a holiday nor an extra day.
 
     Holidays are Chile's national ones plus those of region ``subdiv`` (ISO
     3166-2:CL code; None or "" for national only).
     """
     _check_date(day, "day")
-    return _is_working_day(
-        day, _schedule(), _normalize_subdiv(subdiv), _extra_set(extra_days)
-    )
+    return _is_working_day(day, _schedule(), _normalize_subdiv(subdiv), _extra_set(extra_days))
 
 
 # --- Instants --------------------------------------------------------------------
@@ -312,9 +306,7 @@ def _to_timedelta(hours: float | int | timedelta) -> timedelta:
             raise ValueError(f"hours must be a finite number, got {hours!r}.")
         amount = timedelta(hours=hours)
     else:
-        raise TypeError(
-            f"hours must be a number or a timedelta, not {type(hours).__name__}."
-        )
+        raise TypeError(f"hours must be a number or a timedelta, not {type(hours).__name__}.")
     if amount < timedelta(0):
         raise ValueError(f"hours must not be negative, got {hours!r}.")
     return amount

@@ -13,7 +13,9 @@ def client_ip(request) -> str | None:
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote
-    chain = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    chain = [
+        h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()
+    ]
     if len(chain) < hops:
         return remote
     return chain[-hops]

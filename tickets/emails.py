@@ -30,7 +30,14 @@ def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
     for to in sorted(set(recipients)):
         if not to:
             continue
-        row = OutgoingEmail(kind=kind, to=to[:254], subject=subject[:250], body_text=text, body_html=html, ticket=ticket)
+        row = OutgoingEmail(
+            kind=kind,
+            to=to[:254],
+            subject=subject[:250],
+            body_text=text,
+            body_html=html,
+            ticket=ticket,
+        )
         # The forms validate addresses; this is the last line against a CR/LF or
         # a second address smuggled in elsewhere. A row that can never be sent is
         # kept as "failed", visible in admin, instead of breaking the change.
@@ -74,7 +81,13 @@ def agent_replied(reply):
 
 def information_requested(reply):
     ticket = reply.ticket
-    _queue("information_requested", [ticket.email], ticket=ticket, language=ticket.language, reply=reply)
+    _queue(
+        "information_requested",
+        [ticket.email],
+        ticket=ticket,
+        language=ticket.language,
+        reply=reply,
+    )
 
 
 def ticket_resolved(ticket):

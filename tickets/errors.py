@@ -24,7 +24,9 @@ def server_error(request, template_name="500.html"):
         body = loader.get_template(template_name).render(_context())
     except Exception:
         log.exception("the 500 page itself failed to render")
-        return HttpResponseServerError("<h1>Error del servidor (500)</h1>", content_type="text/html")
+        return HttpResponseServerError(
+            "<h1>Error del servidor (500)</h1>", content_type="text/html"
+        )
     return HttpResponseServerError(body)
 
 

@@ -46,7 +46,10 @@ def parse_project_number(value: str) -> int:
     value = (value or "").strip()
     if "proyecto=" in value.lower():
         # A pasted SIGEC address: http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=29928
-        params = {k.lower(): v for k, v in parse_qs(urlparse(value).query or value.split("?", 1)[-1]).items()}
+        params = {
+            k.lower(): v
+            for k, v in parse_qs(urlparse(value).query or value.split("?", 1)[-1]).items()
+        }
         value = (params.get("proyecto") or [""])[0].strip()
     value = value.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", value) else value
     if not re.fullmatch(r"\d+", value) or not 0 < int(value) <= MAX_PROJECT_NUMBER:
@@ -61,8 +64,12 @@ def parse_project_number(value: str) -> int:
 
 
 class SubmitTicketForm(AttachmentsMixin, forms.Form):
-    name = forms.CharField(label=_("Nombre"), max_length=100, help_text=_("Ingrese su nombre completo."))
-    email = forms.EmailField(label=_("E-mail"), max_length=254, help_text=_("Ingrese su correo electrónico."))
+    name = forms.CharField(
+        label=_("Nombre"), max_length=100, help_text=_("Ingrese su nombre completo.")
+    )
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254, help_text=_("Ingrese su correo electrónico.")
+    )
     category = forms.ModelChoiceField(
         label=_("Categoría"),
         queryset=Category.objects.filter(is_active=True),
@@ -82,13 +89,20 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off"}),
     )
     message = forms.CharField(
-        label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 8}), help_text=_("Describa su requerimiento.")
+        label=_("Mensaje"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Describa su requerimiento."),
     )
     attachments = MultipleFileField(label=_("Adjuntos"))
     captcha = CaptchaField(
         label=_("SPAM Prevención"),
         help_text=_("Escriba el número que aparece en la imagen."),
-        error_messages={"invalid": _("El código no coincide con la imagen. Escriba el número que aparece en la nueva imagen.")},
+        error_messages={
+            "invalid": _(
+                "El código no coincide con la imagen. Escriba el número que aparece en la nueva imagen."
+            )
+        },
         widget=CaptchaTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -113,7 +127,9 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
 
 
 class ReplyForm(AttachmentsMixin, forms.Form):
-    message = forms.CharField(label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6}))
+    message = forms.CharField(
+        label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
+    )
     attachments = MultipleFileField(label=_("Adjuntos"))
 
 
@@ -122,7 +138,9 @@ class LookupForm(forms.Form):
         label=_("ID de seguimiento"),
         max_length=40,
         help_text=_("Por ejemplo 1N7-XQE-RW26. Puede escribirlo en minúsculas y sin guiones."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
     )
     email = forms.EmailField(
         label=_("E-mail"),
@@ -143,7 +161,9 @@ class LookupForm(forms.Form):
         value = tracking.normalize(self.cleaned_data["tracking_id"])
         if not value:
             raise ValidationError(
-                _("Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."),
+                _(
+                    "Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."
+                ),
                 code="invalid",
             )
         return value

@@ -15,11 +15,18 @@ def healthz(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:
-        response = HttpResponse("database unavailable\n", status=503, content_type="text/plain", headers=NO_STORE)
+        response = HttpResponse(
+            "database unavailable\n", status=503, content_type="text/plain", headers=NO_STORE
+        )
         # Django's one "Service Unavailable" line, plus the exception's class
         # (enough for the operator; its message may hold a DSN).
         log_response(
-            "%s: %s (%s)", response.reason_phrase, request.path, type(exc).__name__, response=response, request=request
+            "%s: %s (%s)",
+            response.reason_phrase,
+            request.path,
+            type(exc).__name__,
+            response=response,
+            request=request,
         )
         return response
     return HttpResponse("ok\n", content_type="text/plain", headers=NO_STORE)

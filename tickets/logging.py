@@ -19,7 +19,10 @@ _FIXED_PAGES = {"nuevo", "enviado", "ver", "olvide-mi-id"}
 _TICKET_PATH = re.compile(r"(/ticket/)([^/?#\s\"'\\]+)")
 # ?id=… on the look-up page, and a well-formed ID anywhere else in a message.
 _ID_PARAM = re.compile(r"([?&]id=)([^&#\s\"'\\]+)", re.IGNORECASE)
-_BARE_ID = re.compile(r"(?<![A-Z0-9])[{0}]{{3}}-[{0}]{{3}}-[{0}]{{4}}(?![A-Z0-9])".format(tracking.ALPHABET), re.IGNORECASE)
+_BARE_ID = re.compile(
+    rf"(?<![A-Z0-9])[{tracking.ALPHABET}]{{3}}-[{tracking.ALPHABET}]{{3}}-[{tracking.ALPHABET}]{{4}}(?![A-Z0-9])",
+    re.IGNORECASE,
+)
 
 
 def _short(value):

@@ -14,7 +14,9 @@ def security_headers(get_response):
         else:
             response = get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CSP_POLICY)
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
 

@@ -116,7 +116,10 @@ def deliver(msg: OutgoingEmail, smtp=None) -> bool:
         expected = isinstance(exc, (smtplib.SMTPException, OSError))
         log.warning(
             "outbox: message %s attempt %s failed (%s)%s",
-            msg.pk, msg.attempts, type(exc).__name__, ", giving up" if gave_up else "",
+            msg.pk,
+            msg.attempts,
+            type(exc).__name__,
+            ", giving up" if gave_up else "",
             exc_info=not expected,
         )
         return False
@@ -166,7 +169,9 @@ def send_due(*, limit=None, max_seconds=None, ids=None) -> Run:
                 try:
                     smtp.open()
                 except Exception as exc:
-                    log.warning("outbox: cannot reach the mail server; messages stay queued", exc_info=True)
+                    log.warning(
+                        "outbox: cannot reach the mail server; messages stay queued", exc_info=True
+                    )
                     run.unreachable = f"{type(exc).__name__}: {exc}"[:200]
                     _close(smtp)
                     smtp = None

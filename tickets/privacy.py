@@ -18,7 +18,17 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from tickets.clientip import client_ip
-from tickets.models import AccessLog, Attachment, DataRequest, OutgoingEmail, Priority, Reply, Status, Ticket, user_label
+from tickets.models import (
+    AccessLog,
+    Attachment,
+    DataRequest,
+    OutgoingEmail,
+    Priority,
+    Reply,
+    Status,
+    Ticket,
+    user_label,
+)
 from tickets.models.privacy import address_fingerprint
 
 Action = DataRequest.Action
@@ -44,7 +54,9 @@ def record_access(request, ticket, kind) -> None:
     """
     kind = AccessLog.Kind(kind)  # a typo in a caller fails loudly, not as a row of an unknown kind
     user = request.user if kind in ADMIN_KINDS and request.user.is_authenticated else None
-    AccessLog.objects.create(ticket_id=getattr(ticket, "pk", ticket), kind=kind, user=user, ip_address=client_ip(request))
+    AccessLog.objects.create(
+        ticket_id=getattr(ticket, "pk", ticket), kind=kind, user=user, ip_address=client_ip(request)
+    )
 
 
 # --- export (access and portability) ---------------------------------------------------
@@ -95,7 +107,9 @@ def collect(email: str) -> dict[str, list[dict]]:
                     "nota_interna": r.is_internal,
                     "solicita_informacion": r.requests_information,
                 }
-                for r in Reply.objects.filter(ticket_id__in=ids).order_by("ticket__number", "created_at", "pk")
+                for r in Reply.objects.filter(ticket_id__in=ids).order_by(
+                    "ticket__number", "created_at", "pk"
+                )
             ],
             "adjuntos": [
                 {
@@ -107,7 +121,9 @@ def collect(email: str) -> dict[str, list[dict]]:
                     "sha256": f.sha256,
                     "fecha": _when(f.created_at),
                 }
-                for f in Attachment.objects.filter(ticket_id__in=ids).order_by("ticket__number", "created_at", "pk")
+                for f in Attachment.objects.filter(ticket_id__in=ids).order_by(
+                    "ticket__number", "created_at", "pk"
+                )
             ],
             # What was sent to the address, the forgotten-ID lists (no ticket) included;
             # not the notices about their tickets sent to staff, which are staff's mail.
@@ -122,7 +138,9 @@ def collect(email: str) -> dict[str, list[dict]]:
                     "ticket": m.ticket.number if m.ticket else "",
                     "texto": m.body_text,
                 }
-                for m in OutgoingEmail.objects.filter(to__iexact=address).select_related("ticket").order_by("created_at", "pk")
+                for m in OutgoingEmail.objects.filter(to__iexact=address)
+                .select_related("ticket")
+                .order_by("created_at", "pk")
             ],
             # Who opened their tickets. The IP is kept for public views only: a staff
             # member's address is the staff member's data, not the requester's.
@@ -132,9 +150,13 @@ def collect(email: str) -> dict[str, list[dict]]:
                     "fecha": _when(a.created_at),
                     "tipo": str(AccessLog.Kind(a.kind).label),
                     "usuario": user_label(a.user),
-                    "direccion_ip": (a.ip_address or "") if a.kind in AccessLog.PUBLIC_KINDS else "",
+                    "direccion_ip": (a.ip_address or "")
+                    if a.kind in AccessLog.PUBLIC_KINDS
+                    else "",
                 }
-                for a in AccessLog.objects.filter(ticket_id__in=ids).select_related("user").order_by("created_at", "pk")
+                for a in AccessLog.objects.filter(ticket_id__in=ids)
+                .select_related("user")
+                .order_by("created_at", "pk")
             ],
         }
     return data
@@ -159,7 +181,9 @@ def export_zip(email: str) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("LEAME.txt", README.format(email=address, when=_when(timezone.now())))
-        z.writestr("datos.json", json.dumps({"email": address, **data}, ensure_ascii=False, indent=2))
+        z.writestr(
+            "datos.json", json.dumps({"email": address, **data}, ensure_ascii=False, indent=2)
+        )
         for name, rows in data.items():
             out = io.StringIO()
             fields = list(rows[0]) if rows else []
@@ -207,12 +231,16 @@ def rectify(email: str, *, new_name=None, new_email=None, by, reference: str = "
     ids = list(tickets_of(address).values_list("pk", flat=True))
     done = []
     if new_name:
-        Reply.objects.filter(ticket_id__in=ids, kind=Reply.Kind.REQUESTER).update(author_name=new_name)
+        Reply.objects.filter(ticket_id__in=ids, kind=Reply.Kind.REQUESTER).update(
+            author_name=new_name
+        )
         Ticket.objects.filter(pk__in=ids, last_replier=F("name")).update(last_replier=new_name)
         Ticket.objects.filter(pk__in=ids).update(name=new_name)
         done.append("nombre")
     if new_email:
-        OutgoingEmail.objects.filter(to__iexact=address, state=OutgoingEmail.State.QUEUED).update(to=new_email)
+        OutgoingEmail.objects.filter(to__iexact=address, state=OutgoingEmail.State.QUEUED).update(
+            to=new_email
+        )
         Ticket.objects.filter(pk__in=ids).update(email=new_email)
         done.append("e-mail")
     sha, domain = address_fingerprint(address)
@@ -256,7 +284,9 @@ def erase(email: str, *, by, reference: str = "") -> DataRequest:
             files += deleted
     sha, domain = address_fingerprint(address)
     with transaction.atomic():
-        AccessLog.objects.filter(ticket_id__in=ids, kind__in=AccessLog.PUBLIC_KINDS).update(ip_address=None)
+        AccessLog.objects.filter(ticket_id__in=ids, kind__in=AccessLog.PUBLIC_KINDS).update(
+            ip_address=None
+        )
         emails = OutgoingEmail.objects.filter(to__iexact=address).delete()[0]
         # See DataRequest's docstring: the log keeps the hash and domain, not the address.
         DataRequest.objects.filter(Q(email_sha256=sha) | Q(new_email__iexact=address)).update(

@@ -27,7 +27,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -71,7 +71,9 @@ def parse_rate(text: str) -> Rate:
     """ "5/h" → 5 per hour; "100/15m" → 100 per 15 minutes. Units: s, m, h, d."""
     match = _RATE.match(str(text))
     if not match:
-        raise ImproperlyConfigured(f"Invalid rate limit {text!r}: expected e.g. '5/h', '100/15m', '1000/d'.")
+        raise ImproperlyConfigured(
+            f"Invalid rate limit {text!r}: expected e.g. '5/h', '100/15m', '1000/d'."
+        )
     limit, multiplier, unit = match.groups()
     period = int(multiplier or 1) * _UNITS[unit]
     if period <= 0:
@@ -130,7 +132,10 @@ def allow(scope: str, address: str) -> bool:
     if window.exceeded:
         log.warning(
             "rate limit: %s over %d per %ds for %s; message not queued",
-            scope, window.rate.limit, window.rate.period, mask_address(address),
+            scope,
+            window.rate.limit,
+            window.rate.period,
+            mask_address(address),
         )
         return False
     return True
@@ -140,7 +145,10 @@ def too_many_requests(request, window: Window):
     """The Spanish 429 page, with Retry-After."""
     log.warning(
         "rate limit: %s over %d per %ds for ip=%s",
-        window.scope, window.rate.limit, window.rate.period, client_ip(request) or "-",
+        window.scope,
+        window.rate.limit,
+        window.rate.period,
+        client_ip(request) or "-",
     )
     ctx = {"minutes": max(1, math.ceil(window.retry_after / 60))}
     response = render(request, "429.html", ctx, status=429)
@@ -201,15 +209,19 @@ def failed_lookup(request) -> bool:
     if not window.exceeded:
         return False
     # One alert per window: the first request past the budget wins the add().
-    if cache.add(f"rl:lookup_global:alerted:{int(window.reset_at)}", 1, timeout=window.rate.period + 60):
+    if cache.add(
+        f"rl:lookup_global:alerted:{int(window.reset_at)}", 1, timeout=window.rate.period + 60
+    ):
         log.error(
             "rate limit: %d failed tracking-ID look-ups in the current window (budget %d per %ds); "
             "slowing failed look-ups and alerting supervisors",
-            window.count, window.rate.limit, window.rate.period,
+            window.count,
+            window.rate.limit,
+            window.rate.period,
         )
         from tickets import emails
 
-        started = datetime.fromtimestamp(window.reset_at - window.rate.period, tz=dt_timezone.utc)
+        started = datetime.fromtimestamp(window.reset_at - window.rate.period, tz=UTC)
         emails.lookup_abuse_alert(
             failed=window.count,
             budget=window.rate.limit,

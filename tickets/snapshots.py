@@ -43,9 +43,13 @@ def _write(name: str, text: str):
 def render_contacts() -> str:
     from tickets.models import Region, RegionalContact
 
-    regions = Region.objects.prefetch_related(Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name")))
+    regions = Region.objects.prefetch_related(
+        Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name"))
+    )
     with translation.override(settings.LANGUAGE_CODE):
-        return render_to_string("tickets/_contacts_list.html", {"regions": [r for r in regions if r.contacts.all()]})
+        return render_to_string(
+            "tickets/_contacts_list.html", {"regions": [r for r in regions if r.contacts.all()]}
+        )
 
 
 def write_contacts_snapshot() -> Path:

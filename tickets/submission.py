@@ -7,7 +7,19 @@ from tickets import emails, tracking
 from tickets.models import Sequence, Ticket
 
 
-def submit_ticket(*, name, email, category, region, project_number, message, files=(), ip_address=None, language="es", submission_token=None) -> Ticket:
+def submit_ticket(
+    *,
+    name,
+    email,
+    category,
+    region,
+    project_number,
+    message,
+    files=(),
+    ip_address=None,
+    language="es",
+    submission_token=None,
+) -> Ticket:
     """Create the ticket, its attachments and its e-mails in one transaction.
 
     A repeated submission_token (double click, refreshed POST) returns the ticket

@@ -67,5 +67,11 @@ class LimitedUploadHandler(FileUploadHandler):
                 partial = getattr(handler, "file", None)
                 if handler is not self and partial is not None:
                     partial.close()
-            return OversizedUpload(self.file_name, self.content_type, self.file_size, self.charset, self.content_type_extra)
+            return OversizedUpload(
+                self.file_name,
+                self.content_type,
+                self.file_size,
+                self.charset,
+                self.content_type_extra,
+            )
         return None  # the temporary-file handler has the file

@@ -89,7 +89,18 @@ _MARKUP_PREFIXES = (
 # The WHATWG sniffing algorithm also treats these tags as HTML when a space or
 # ">" follows; they are too short to match as bare prefixes without catching
 # ordinary text.
-_SHORT_HTML_TAGS = (b"<h1", b"<div", b"<font", b"<table", b"<a", b"<style", b"<title", b"<b", b"<br", b"<p")
+_SHORT_HTML_TAGS = (
+    b"<h1",
+    b"<div",
+    b"<font",
+    b"<table",
+    b"<a",
+    b"<style",
+    b"<title",
+    b"<b",
+    b"<br",
+    b"<p",
+)
 _SNIFF_WHITESPACE = b"\t\n\x0c\r "
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -123,10 +134,14 @@ MESSAGES = {
         "Puede adjuntar como máximo %(max)d archivos.",
         "max",
     ),
-    "type": _('El archivo "%(name)s" no tiene un tipo permitido. Revise la lista de tipos permitidos.'),
+    "type": _(
+        'El archivo "%(name)s" no tiene un tipo permitido. Revise la lista de tipos permitidos.'
+    ),
     "empty": _('El archivo "%(name)s" está vacío.'),
     "too_big": _('El archivo "%(name)s" pesa más de %(limit)s, el máximo permitido.'),
-    "content": _('El contenido del archivo "%(name)s" no corresponde a su extensión .%(extension)s.'),
+    "content": _(
+        'El contenido del archivo "%(name)s" no corresponde a su extensión .%(extension)s.'
+    ),
     "ticket_total": _(
         "Los archivos adjuntos suman %(total)s y un ticket puede tener como máximo %(limit)s en adjuntos. "
         "Adjunte menos archivos o archivos más pequeños."
@@ -271,12 +286,16 @@ def check_file(f) -> str:
     limit = settings.TICKET_MAX_FILE_SIZE
     if size > limit:
         raise ValidationError(
-            MESSAGES["too_big"], code="file_too_big", params={"name": display, "limit": _human_size(limit)}
+            MESSAGES["too_big"],
+            code="file_too_big",
+            params={"name": display, "limit": _human_size(limit)},
         )
     _description, stored_type, accepted = _POLICY[extension]
     if detect_type(f) not in accepted:
         raise ValidationError(
-            MESSAGES["content"], code="file_content", params={"name": display, "extension": extension}
+            MESSAGES["content"],
+            code="file_content",
+            params={"name": display, "extension": extension},
         )
     return stored_type
 
@@ -318,7 +337,11 @@ def check_ticket_total(ticket, files) -> None:
     if used + new <= limit:
         return
     if used:
-        params = {"used": _human_size(used), "limit": _human_size(limit), "left": _human_size(max(limit - used, 0))}
+        params = {
+            "used": _human_size(used),
+            "limit": _human_size(limit),
+            "left": _human_size(max(limit - used, 0)),
+        }
         raise ValidationError(MESSAGES["ticket_total_left"], code="ticket_too_big", params=params)
     params = {"total": _human_size(new), "limit": _human_size(limit)}
     raise ValidationError(MESSAGES["ticket_total"], code="ticket_too_big", params=params)

@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "tickets"
 # A failed look-up says the same whatever was typed, well-formed or not.
 NOT_FOUND = _lazy("No encontramos un ticket con esos datos. Revise el ID de seguimiento.")
-ID_SHAPE = _lazy("Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió.")
+ID_SHAPE = _lazy(
+    "Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."
+)
 
 
 def remember(request, ticket):
@@ -65,8 +67,14 @@ def upload_limits(request):
 
 
 def regional_contacts(request):
-    regions = Region.objects.prefetch_related(Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name")))
-    return render(request, "tickets/regional_contacts.html", {"regions": [r for r in regions if r.contacts.all()]})
+    regions = Region.objects.prefetch_related(
+        Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name"))
+    )
+    return render(
+        request,
+        "tickets/regional_contacts.html",
+        {"regions": [r for r in regions if r.contacts.all()]},
+    )
 
 
 # --- submitting ----------------------------------------------------------------------
@@ -97,11 +105,19 @@ def submit(request):
             else:
                 remember(request, ticket)
                 request.session["submitted"] = ticket.tracking_id
-                log.info("ticket submitted: number=%s id=%s", ticket.number, tracking.short(ticket.tracking_id))
+                log.info(
+                    "ticket submitted: number=%s id=%s",
+                    ticket.number,
+                    tracking.short(ticket.tracking_id),
+                )
                 return redirect("tickets:submitted")
     else:
         form = SubmitTicketForm()
-    return render(request, "tickets/submit.html", {"form": form, "ip": ip, "files_lost": form.is_bound and request.FILES})
+    return render(
+        request,
+        "tickets/submit.html",
+        {"form": form, "ip": ip, "files_lost": form.is_bound and request.FILES},
+    )
 
 
 def submitted(request):
@@ -146,7 +162,11 @@ def forgotten_id(request):
         form = ForgottenIdForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            found = list(Ticket.objects.filter(email=email).select_related("category").order_by("-created_at")[:50])
+            found = list(
+                Ticket.objects.filter(email=email)
+                .select_related("category")
+                .order_by("-created_at")[:50]
+            )
             # The page answers the same whether or not the address has tickets,
             # and whether or not the address is over its limit (then nothing is sent).
             # Counted either way, so the limit says nothing about the address.
@@ -161,11 +181,15 @@ def forgotten_id(request):
 
 @throttle_failed_lookups
 def ticket_page(request, tracking_id):
-    if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(tracking_id) not in request.session.get(SESSION_KEY, []):
+    if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(
+        tracking_id
+    ) not in request.session.get(SESSION_KEY, []):
         # A link from an e-mail, in a browser that has not proved the address yet:
         # ask for it (whether or not the ID exists, so the answer reveals nothing).
         return redirect(f"{reverse('tickets:lookup')}?id={tracking.normalize(tracking_id)}")
-    ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
+    ticket = get_ticket_or_404(
+        request, tracking_id, Ticket.objects.select_related("category", "region")
+    )
     record_access(request, ticket, "public_view")
     return render_ticket(request, ticket)
 
@@ -196,13 +220,17 @@ def render_ticket(request, ticket, reply_form=None):
 @throttle_failed_lookups
 @require_POST
 def reply(request, tracking_id):
-    ticket = get_ticket_or_404(request, tracking_id, Ticket.objects.select_related("category", "region"))
+    ticket = get_ticket_or_404(
+        request, tracking_id, Ticket.objects.select_related("category", "region")
+    )
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         files = form.cleaned_data["attachments"]
         try:
             uploads.check_ticket_total(ticket, files)
-            ticket.add_requester_reply(message=form.cleaned_data["message"], files=files, ip_address=client_ip(request))
+            ticket.add_requester_reply(
+                message=form.cleaned_data["message"], files=files, ip_address=client_ip(request)
+            )
         except ValidationError as exc:
             form.add_error("attachments", exc)
         else:
@@ -217,7 +245,12 @@ def resolve(request, tracking_id):
     ticket = get_ticket_or_404(request, tracking_id)
     if request.method == "POST":
         ticket.mark_resolved()
-        messages.success(request, _("El ticket quedó marcado como Resuelto. Si necesita algo más, puede responder y se reabrirá."))
+        messages.success(
+            request,
+            _(
+                "El ticket quedó marcado como Resuelto. Si necesita algo más, puede responder y se reabrirá."
+            ),
+        )
         return redirect(ticket)
     return render(request, "tickets/resolve_confirm.html", {"ticket": ticket})
 
@@ -226,11 +259,18 @@ def resolve(request, tracking_id):
 def attachment(request, tracking_id, pk):
     ticket = get_ticket_or_404(request, tracking_id)
     f = get_object_or_404(
-        Attachment.objects.exclude(reply__is_internal=True).select_related(None), pk=pk, ticket=ticket
+        Attachment.objects.exclude(reply__is_internal=True).select_related(None),
+        pk=pk,
+        ticket=ticket,
     )
     record_access(request, ticket, "public_download")
     # Always a download, never rendered by our origin, whatever the file holds.
-    response = FileResponse(f.file.open("rb"), as_attachment=True, filename=f.original_name, content_type="application/octet-stream")
+    response = FileResponse(
+        f.file.open("rb"),
+        as_attachment=True,
+        filename=f.original_name,
+        content_type="application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

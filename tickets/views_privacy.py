@@ -11,4 +11,6 @@ def privacy_notice(request):
     if notice is None:
         # Seeded by migration 0004_privacy and never deleted through admin.
         raise Http404
-    return render(request, "tickets/privacy_notice.html", {"notice": notice, "body": notice.rendered_body()})
+    return render(
+        request, "tickets/privacy_notice.html", {"notice": notice, "body": notice.rendered_body()}
+    )

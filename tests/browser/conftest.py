@@ -56,7 +56,9 @@ def live_server(_media_url_for_live_server, live_server):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y chromium)")
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y chromium)"
+        )
     # Playwright's sync API keeps an event loop in this thread; Django would then refuse
     # ORM calls from the test (SynchronousOnlyOperation) although they are synchronous.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -118,24 +120,37 @@ def files(tmp_path):
 def contacts(db):
     """The regional-contacts page with something on it."""
     RegionalContact.objects.create(
-        region=Region.objects.get(code="AP"), name="Nancy Pereira Romero", role="Profesional SIGEC",
-        email="npereira@desarrollosocial.gob.cl", phone="+56 58 220 0000",
+        region=Region.objects.get(code="AP"),
+        name="Nancy Pereira Romero",
+        role="Profesional SIGEC",
+        email="npereira@desarrollosocial.gob.cl",
+        phone="+56 58 220 0000",
     )
     RegionalContact.objects.create(
-        region=Region.objects.get(code="RM"), name="Luis Castro Riquelme", role="Profesional SIGEC",
+        region=Region.objects.get(code="RM"),
+        name="Luis Castro Riquelme",
+        role="Profesional SIGEC",
         email="lcastro@desarrollosocial.gob.cl",
     )
 
 
 # --- helpers ------------------------------------------------------------------------------
-def fill_ticket_form(page, *, name="Alicia Rojas", email="alicia@desarrollosocial.gob.cl", files=(), captcha="PASSED"):
+def fill_ticket_form(
+    page, *, name="Alicia Rojas", email="alicia@desarrollosocial.gob.cl", files=(), captcha="PASSED"
+):
     """Fills the form as a person would: by the visible labels."""
     page.get_by_label(re.compile(r"^Nombre")).fill(name)
     page.get_by_label(re.compile(r"^E-mail")).fill(email)
-    page.get_by_label(re.compile(r"^Categoría")).select_option(label=Category.objects.get(name="Error de sistema").name)
+    page.get_by_label(re.compile(r"^Categoría")).select_option(
+        label=Category.objects.get(name="Error de sistema").name
+    )
     page.get_by_label(re.compile(r"^Región")).select_option(label="Arica y Parinacota")
-    page.get_by_label(re.compile(r"^Número de proyecto")).fill("http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=29928")
-    page.get_by_label(re.compile(r"^Mensaje")).fill("No puedo ingresar la rendición del proyecto.\nMe aparece un error 500.")
+    page.get_by_label(re.compile(r"^Número de proyecto")).fill(
+        "http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=29928"
+    )
+    page.get_by_label(re.compile(r"^Mensaje")).fill(
+        "No puedo ingresar la rendición del proyecto.\nMe aparece un error 500."
+    )
     for i, path in enumerate(files, start=1):
         page.get_by_label(f"Archivo {i}", exact=True).set_input_files(str(path))
     page.get_by_label(re.compile(r"^SPAM Prevención")).fill(captcha)

@@ -9,18 +9,30 @@ from playwright.sync_api import expect
 from tests.conftest import PDF, make_ticket
 from tickets.models import Status, Ticket
 
-from .conftest import BROWSER_DB, DESKTOP, NARROWEST, fill_ticket_form, horizontal_overflow, new_context, screenshot
+from .conftest import (
+    BROWSER_DB,
+    DESKTOP,
+    NARROWEST,
+    fill_ticket_form,
+    horizontal_overflow,
+    new_context,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
 
 def fits(page):
     """Nothing to scroll sideways, whatever the width."""
-    assert horizontal_overflow(page) <= 0, f"{page.url} scrolls sideways at {page.viewport_size['width']} px"
+    assert horizontal_overflow(page) <= 0, (
+        f"{page.url} scrolls sideways at {page.viewport_size['width']} px"
+    )
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, NARROWEST], ids=["desktop", "phone-320"])
-def test_a_requester_follows_the_manual_from_sending_to_resolving(viewport, browser, live_server, files):
+def test_a_requester_follows_the_manual_from_sending_to_resolving(
+    viewport, browser, live_server, files
+):
     ctx = new_context(browser, live_server, viewport=viewport)
     page = ctx.new_page()
 
@@ -48,20 +60,27 @@ def test_a_requester_follows_the_manual_from_sending_to_resolving(viewport, brow
     fits(page)
     ticket = Ticket.objects.get(tracking_id=tracking_id)
     assert (ticket.name, ticket.project_number, ticket.region.code) == ("Alicia Rojas", 29928, "AP")
-    assert sorted(a.original_name for a in ticket.attachments.all()) == ["informe.pdf", "pantalla.png"]
+    assert sorted(a.original_name for a in ticket.attachments.all()) == [
+        "informe.pdf",
+        "pantalla.png",
+    ]
     ctx.close()
 
     # Another day, another browser: "Ver tickets existentes" and the ID.
     ctx = new_context(browser, live_server, viewport=viewport)
     page = ctx.new_page()
     page.goto("/")
-    page.get_by_role("navigation", name="Menú principal").get_by_role("link", name="Ver tickets existentes").click()
+    page.get_by_role("navigation", name="Menú principal").get_by_role(
+        "link", name="Ver tickets existentes"
+    ).click()
     fits(page)
     page.get_by_label(re.compile("^ID de seguimiento")).fill(tracking_id.lower().replace("-", ""))
     page.get_by_role("button", name="Ver ticket").click()
 
     # Visualización del ticket.
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Caso ID de seguimiento: {tracking_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Caso ID de seguimiento: {tracking_id}"
+    )
     expect(page.locator(".facts .status")).to_have_text("Nuevo")
     expect(page.get_by_role("link", name="informe.pdf")).to_be_visible()
     fits(page)
@@ -74,7 +93,9 @@ def test_a_requester_follows_the_manual_from_sending_to_resolving(viewport, brow
     page.get_by_label(re.compile("^Mensaje")).fill("Adjunto el pantallazo del error.")
     page.get_by_label("Archivo 1", exact=True).set_input_files(str(files[1]))
     page.get_by_role("button", name="Enviar respuesta").click()
-    expect(page.get_by_role("status").filter(has_text="Su respuesta fue agregada al ticket.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Su respuesta fue agregada al ticket.")
+    ).to_be_visible()
     expect(page.get_by_text("Adjunto el pantallazo del error.")).to_be_visible()
     expect(page.locator(".facts .status")).to_have_text("Esperando respuesta")
     fits(page)
@@ -109,13 +130,21 @@ def test_a_form_error_keeps_what_was_typed_and_leads_to_the_field(page, files):
     expect(summary).to_contain_text("vuelva a adjuntarlos")
     project = page.get_by_label(re.compile("^Número de proyecto"))
     expect(project).to_have_attribute("aria-invalid", "true")
-    expect(project).to_have_accessible_description(re.compile("Ingrese el número de proyecto.*Escriba el número de proyecto"))
+    expect(project).to_have_accessible_description(
+        re.compile("Ingrese el número de proyecto.*Escriba el número de proyecto")
+    )
     # Everything typed is still there.
     expect(page.get_by_label(re.compile("^Nombre"))).to_have_value("Alicia Rojas")
     expect(page.get_by_label(re.compile("^E-mail"))).to_have_value("alicia@desarrollosocial.gob.cl")
-    expect(page.get_by_label(re.compile("^Categoría")).locator("option:checked")).to_have_text("Error de sistema")
-    expect(page.get_by_label(re.compile("^Región")).locator("option:checked")).to_have_text("Arica y Parinacota")
-    expect(page.get_by_label(re.compile("^Mensaje"))).to_have_value(re.compile("^No puedo ingresar la rendición"))
+    expect(page.get_by_label(re.compile("^Categoría")).locator("option:checked")).to_have_text(
+        "Error de sistema"
+    )
+    expect(page.get_by_label(re.compile("^Región")).locator("option:checked")).to_have_text(
+        "Arica y Parinacota"
+    )
+    expect(page.get_by_label(re.compile("^Mensaje"))).to_have_value(
+        re.compile("^No puedo ingresar la rendición")
+    )
     expect(project).to_have_value("el de Arica")
 
     # The summary's link puts the cursor in the field; fixing it sends the ticket.
@@ -135,7 +164,9 @@ def test_the_captcha_has_a_text_alternative_and_a_new_image_on_request(page):
     image = page.locator("img.captcha")
     expect(image).to_have_attribute("alt", re.compile("código de verificación"))
     answer = page.get_by_label(re.compile("^SPAM Prevención"))
-    expect(answer).to_have_accessible_description(re.compile("Escriba el número que aparece en la imagen"))
+    expect(answer).to_have_accessible_description(
+        re.compile("Escriba el número que aparece en la imagen")
+    )
     old_src, old_key = image.get_attribute("src"), page.locator("#id_captcha_0").input_value()
     answer.fill("123")
 
@@ -148,7 +179,9 @@ def test_the_captcha_has_a_text_alternative_and_a_new_image_on_request(page):
     # Only the image changed: what was typed above stays.
     expect(page.get_by_label(re.compile("^Nombre"))).to_have_value("Alicia Rojas")
     # The new image loads after its src changes: wait for it rather than race it.
-    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=5000)
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=5000
+    )
 
 
 def test_an_agent_answers_in_the_admin_and_the_requester_sees_it(browser, live_server, agent):
@@ -164,7 +197,9 @@ def test_an_agent_answers_in_the_admin_and_the_requester_sees_it(browser, live_s
     expect(staff.get_by_role("heading", name="Responder")).to_be_visible()
     box = staff.locator("form.reply-form")
     box.get_by_label("Respuesta pública").check()
-    box.get_by_label(re.compile("^Mensaje")).fill("Le cambiamos la clave. Pruebe ingresar de nuevo.")
+    box.get_by_label(re.compile("^Mensaje")).fill(
+        "Le cambiamos la clave. Pruebe ingresar de nuevo."
+    )
     box.locator("[type=submit]").click()
     expect(staff.get_by_text("Respuesta enviada al solicitante.")).to_be_visible()
     screenshot(staff, "admin-ticket")

@@ -44,8 +44,14 @@ def test_every_control_of_the_form_is_reached_with_a_visible_focus(page):
     page.goto("/ticket/nuevo/")
     seen = tab_until(page, "Enviar ticket")
     names = [s["name"] for s in seen]
-    for control in ("English", "Enviar un ticket", "Ver tickets existentes", "¿Qué es el número de proyecto?",
-                    "Adjuntar más archivos", "Límite de carga de archivos"):
+    for control in (
+        "English",
+        "Enviar un ticket",
+        "Ver tickets existentes",
+        "¿Qué es el número de proyecto?",
+        "Adjuntar más archivos",
+        "Límite de carga de archivos",
+    ):
         assert control in names
     assert [s["name"] for s in seen if not s["visible"]] == []
 

@@ -6,7 +6,16 @@ import pytest
 
 from tests.conftest import make_ticket, pdf, png
 
-from .conftest import BROWSER_DB, DESKTOP, NARROWEST, PHONE, axe_violations, fill_ticket_form, horizontal_overflow, screenshot
+from .conftest import (
+    BROWSER_DB,
+    DESKTOP,
+    NARROWEST,
+    PHONE,
+    axe_violations,
+    fill_ticket_form,
+    horizontal_overflow,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
@@ -15,9 +24,15 @@ pytestmark = [pytest.mark.browser, BROWSER_DB]
 def ticket_with_replies(agent):
     """A ticket as it looks after some back and forth: files, an answer, a request for information."""
     t = make_ticket(files=[pdf(), png()])
-    t.add_agent_reply(user=agent, message="Le cambiamos la clave. Pruebe ingresar de nuevo.", files=[pdf("instructivo.pdf")])
+    t.add_agent_reply(
+        user=agent,
+        message="Le cambiamos la clave. Pruebe ingresar de nuevo.",
+        files=[pdf("instructivo.pdf")],
+    )
     t.add_requester_reply(message="Sigue sin funcionar.", files=[png("error.png")])
-    t.add_agent_reply(user=agent, message="Envíenos el número de convenio, por favor.", kind="information")
+    t.add_agent_reply(
+        user=agent, message="Envíenos el número de convenio, por favor.", kind="information"
+    )
     return t
 
 
@@ -120,7 +135,9 @@ ERROR_STATUS = {"ticket-reply-errors": 400, "not-found": 404}
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_page_passes_axe_fits_a_phone_and_is_photographed(name, axe_context, ticket_with_replies, contacts):
+def test_page_passes_axe_fits_a_phone_and_is_photographed(
+    name, axe_context, ticket_with_replies, contacts
+):
     page = axe_context.new_page()
     PAGES[name](page, ticket_with_replies)
     assert page.locator("h1").count() == 1
@@ -140,27 +157,42 @@ def test_page_breaks_no_content_security_policy_rule(name, page, ticket_with_rep
     problems, documents = [], []
 
     def on_console(m):
-        expected = name in ERROR_STATUS and m.location.get("url") == page.url and str(ERROR_STATUS[name]) in m.text
+        expected = (
+            name in ERROR_STATUS
+            and m.location.get("url") == page.url
+            and str(ERROR_STATUS[name]) in m.text
+        )
         if m.type in ("error", "warning") and not expected:
             problems.append(f"console {m.type}: {m.text}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.on("response", lambda r: documents.append(r) if r.request.resource_type == "document" else None)
+    page.on(
+        "response", lambda r: documents.append(r) if r.request.resource_type == "document" else None
+    )
     PAGES[name](page, ticket_with_replies)
     page.wait_for_load_state("load")
-    assert documents and all("script-src 'self'" in d.headers.get("content-security-policy", "") for d in documents)
+    assert documents and all(
+        "script-src 'self'" in d.headers.get("content-security-policy", "") for d in documents
+    )
     # The stylesheet really applied (a refused one would leave the header without its colour).
-    assert page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor") == "rgb(15, 76, 129)"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor")
+        == "rgb(15, 76, 129)"
+    )
     assert problems == []
 
 
 def test_the_csp_check_would_notice_an_inline_script(page, live_server):
     """The sibling that proves the check above can fail: the same policy refuses an inline script."""
     page.goto("/")
-    with page.expect_console_message(lambda m: m.type == "error" and "Content Security Policy" in m.text):
-        page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.body.append(s); }""")
+    with page.expect_console_message(
+        lambda m: m.type == "error" and "Content Security Policy" in m.text
+    ):
+        page.evaluate(
+            """() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.body.append(s); }"""
+        )
     assert page.evaluate("window.ran") is None
 
 

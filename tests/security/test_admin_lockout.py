@@ -27,7 +27,10 @@ def login_url():
 
 def log_in(client, username, password, ip=ATTACKER, **extra):
     return client.post(
-        login_url(), {"username": username, "password": password, "next": f"/{settings.ADMIN_URL}"}, REMOTE_ADDR=ip, **extra
+        login_url(),
+        {"username": username, "password": password, "next": f"/{settings.ADMIN_URL}"},
+        REMOTE_ADDR=ip,
+        **extra,
     )
 
 
@@ -45,7 +48,9 @@ def test_guessing_an_agents_password_locks_the_account_out_from_that_ip(client, 
     # Now even the right password is refused from there…
     assert_locked_out(log_in(client, "bruno", PASSWORD))
     assert "_auth_user_id" not in client.session
-    assert AccessAttempt.objects.get(username="bruno", ip_address=ATTACKER).failures_since_start >= 3
+    assert (
+        AccessAttempt.objects.get(username="bruno", ip_address=ATTACKER).failures_since_start >= 3
+    )
 
 
 def test_before_the_limit_the_right_password_still_works(client, agent, axes_on):
@@ -76,13 +81,22 @@ def test_a_forged_x_forwarded_for_does_not_escape_the_lock_out(client, agent, ax
     assert_locked_out(log_in(client, "bruno", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.99"))
 
 
-def test_behind_a_trusted_proxy_the_client_address_is_the_one_locked(client, agent, axes_on, settings):
+def test_behind_a_trusted_proxy_the_client_address_is_the_one_locked(
+    client, agent, axes_on, settings
+):
     settings.TRUSTED_PROXY_COUNT = 1
     for guess in ["a", "b", "c"]:
         log_in(client, "bruno", guess, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="200.1.2.3")
-    assert_locked_out(log_in(client, "bruno", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="200.1.2.3"))
+    assert_locked_out(
+        log_in(client, "bruno", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="200.1.2.3")
+    )
     # The same proxy, another client behind it: not locked.
-    assert log_in(client, "bruno", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="200.9.9.9").status_code == 302
+    assert (
+        log_in(
+            client, "bruno", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="200.9.9.9"
+        ).status_code
+        == 302
+    )
 
 
 def test_the_lock_out_ends_after_the_cool_off(client, agent, axes_on):
@@ -95,7 +109,9 @@ def test_the_lock_out_ends_after_the_cool_off(client, agent, axes_on):
 
 
 # --- passwords and sessions ---------------------------------------------------------------------
-@pytest.mark.parametrize("weak", ["corta-123", "123456789012345", "password1234", "desarrollosocial"])
+@pytest.mark.parametrize(
+    "weak", ["corta-123", "123456789012345", "password1234", "desarrollosocial"]
+)
 def test_weak_passwords_are_refused(agent, weak):
     with pytest.raises(ValidationError):
         validate_password(weak, user=agent)

@@ -17,7 +17,17 @@ NAME = "Alicia Rojas"
 EMAIL = "alicia@desarrollosocial.gob.cl"
 IP = "192.168.21.120"
 REPLY_IP = "192.168.21.77"
-SECRETS = [NAME, EMAIL, IP, REPLY_IP, "rendición del proyecto", "error 500", "pantallazo del RUT", "clave del convenio", "informe.pdf"]
+SECRETS = [
+    NAME,
+    EMAIL,
+    IP,
+    REPLY_IP,
+    "rendición del proyecto",
+    "error 500",
+    "pantallazo del RUT",
+    "clave del convenio",
+    "informe.pdf",
+]
 
 
 def run(*args):
@@ -28,7 +38,9 @@ def run(*args):
 
 def finished(months_ago, *, status=Status.RESOLVED, **overrides):
     t = make_ticket(files=[pdf()], **overrides)
-    t.add_requester_reply(message="Adjunto el pantallazo del RUT", files=[png()], ip_address=REPLY_IP)
+    t.add_requester_reply(
+        message="Adjunto el pantallazo del RUT", files=[png()], ip_address=REPLY_IP
+    )
     t.add_agent_reply(user=agent_user(), message="Revisamos la clave del convenio de Alicia Rojas.")
     t.change(user=agent_user(), status=status, priority=Priority.HIGH)
     Ticket.objects.filter(pk=t.pk).update(closed_at=months_before(timezone.now(), months_ago))
@@ -39,7 +51,9 @@ def finished(months_ago, *, status=Status.RESOLVED, **overrides):
 def agent_user():
     from django.contrib.auth.models import User
 
-    user, _ = User.objects.get_or_create(username="bruno", defaults={"first_name": "Bruno", "is_staff": True})
+    user, _ = User.objects.get_or_create(
+        username="bruno", defaults={"first_name": "Bruno", "is_staff": True}
+    )
     return user
 
 
@@ -55,13 +69,20 @@ def rows_mentioning(ticket, text):
     ]
     for model, where in tables:
         for row in model.objects.filter(**where).values():
-            hits += [f"{model.__name__}.{k}" for k, v in row.items() if v is not None and text.lower() in str(v).lower()]
+            hits += [
+                f"{model.__name__}.{k}"
+                for k, v in row.items()
+                if v is not None and text.lower() in str(v).lower()
+            ]
     return hits
 
 
 def test_it_erases_name_email_ip_messages_files_and_mails_of_an_old_ticket(db, media_root):
     t = finished(25)
-    files = [Path(media_root) / name for name in Attachment.objects.filter(ticket=t).values_list("file", flat=True)]
+    files = [
+        Path(media_root) / name
+        for name in Attachment.objects.filter(ticket=t).values_list("file", flat=True)
+    ]
     assert len(files) == 2 and all(f.exists() for f in files)
     assert OutgoingEmail.objects.filter(ticket=t).exists()
 
@@ -73,7 +94,11 @@ def test_it_erases_name_email_ip_messages_files_and_mails_of_an_old_ticket(db, m
     assert not Attachment.objects.filter(ticket=t).exists()
     assert not OutgoingEmail.objects.filter(ticket=t).exists()
     t.refresh_from_db()
-    assert (t.name, t.email, t.ip_address) == ("Anonimizado", f"anonimizado-{t.number}@invalid", None)
+    assert (t.name, t.email, t.ip_address) == (
+        "Anonimizado",
+        f"anonimizado-{t.number}@invalid",
+        None,
+    )
     assert t.message == t.subject == "[eliminado]"
     assert set(Reply.objects.filter(ticket=t).values_list("message", flat=True)) == {"[eliminado]"}
     assert not Reply.objects.filter(ticket=t).exclude(ip_address=None).exists()
@@ -83,15 +108,34 @@ def test_it_erases_name_email_ip_messages_files_and_mails_of_an_old_ticket(db, m
 
 def test_it_keeps_what_statistics_need(db):
     t = finished(25, status=Status.CLOSED)
-    before = Ticket.objects.filter(pk=t.pk).values(
-        "number", "tracking_id", "category", "region", "project_number", "status", "priority",
-        "created_at", "updated_at", "closed_at", "reply_count", "language",
-    ).get()
-    events = list(TicketEvent.objects.filter(ticket=t).values_list("field", "old_value", "new_value"))
+    before = (
+        Ticket.objects.filter(pk=t.pk)
+        .values(
+            "number",
+            "tracking_id",
+            "category",
+            "region",
+            "project_number",
+            "status",
+            "priority",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "reply_count",
+            "language",
+        )
+        .get()
+    )
+    events = list(
+        TicketEvent.objects.filter(ticket=t).values_list("field", "old_value", "new_value")
+    )
     run()
     after = Ticket.objects.filter(pk=t.pk).values(*before).get()
     assert after == before
-    assert list(TicketEvent.objects.filter(ticket=t).values_list("field", "old_value", "new_value")) == events
+    assert (
+        list(TicketEvent.objects.filter(ticket=t).values_list("field", "old_value", "new_value"))
+        == events
+    )
     assert Reply.objects.filter(ticket=t).count() == 2
 
 
@@ -139,7 +183,11 @@ def test_the_retention_period_is_a_setting(db, settings):
 def test_it_works_in_batches(db):
     tickets = [finished(25) for _ in range(5)]
     assert run("--batch-size", "2").startswith("anonymized 5 tickets, deleted 10 files")
-    assert not Ticket.objects.filter(pk__in=[t.pk for t in tickets]).exclude(name="Anonimizado").exists()
+    assert (
+        not Ticket.objects.filter(pk__in=[t.pk for t in tickets])
+        .exclude(name="Anonimizado")
+        .exists()
+    )
 
 
 def test_a_failing_ticket_does_not_stop_the_others_and_keeps_its_data(db, monkeypatch, media_root):
@@ -199,25 +247,40 @@ def test_months_are_counted_on_the_calendar(moment, months, expected):
 def test_no_column_was_missed(db):
     """If a model gains a text column, decide whether anonymize() must clear it."""
     known = {
-        Ticket: {"tracking_id", "name", "email", "subject", "message", "ip_address", "language", "status", "last_replier"},
+        Ticket: {
+            "tracking_id",
+            "name",
+            "email",
+            "subject",
+            "message",
+            "ip_address",
+            "language",
+            "status",
+            "last_replier",
+        },
         Reply: {"kind", "author_name", "message", "ip_address"},
     }
     for model, fields in known.items():
         text = {
             f.name
             for f in model._meta.concrete_fields
-            if f.get_internal_type() in ("CharField", "TextField", "EmailField", "GenericIPAddressField")
+            if f.get_internal_type()
+            in ("CharField", "TextField", "EmailField", "GenericIPAddressField")
         }
         assert text == fields, model.__name__
 
 
-def test_anonymizing_blanks_the_requesters_address_in_the_access_log_but_keeps_staff_rows(db, agent):
+def test_anonymizing_blanks_the_requesters_address_in_the_access_log_but_keeps_staff_rows(
+    db, agent
+):
     from tests.conftest import make_ticket
     from tickets.models.privacy import AccessLog
 
     t = make_ticket()
     AccessLog.objects.create(ticket=t, kind=AccessLog.Kind.PUBLIC_VIEW, ip_address="200.1.2.3")
-    AccessLog.objects.create(ticket=t, kind=AccessLog.Kind.ADMIN_VIEW, user=agent, ip_address="10.0.0.5")
+    AccessLog.objects.create(
+        ticket=t, kind=AccessLog.Kind.ADMIN_VIEW, user=agent, ip_address="10.0.0.5"
+    )
     t.anonymize()
     assert not AccessLog.objects.filter(ip_address="200.1.2.3").exists()
     assert AccessLog.objects.get(kind=AccessLog.Kind.ADMIN_VIEW).ip_address == "10.0.0.5"

@@ -10,7 +10,15 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.urls("tests.security.urls_boom")
 
-LEAKS = ["Traceback", "RuntimeError", "fallo interno", "motivo interno", "SECRET_KEY", "/srv/mesaayuda", "settings.py"]
+LEAKS = [
+    "Traceback",
+    "RuntimeError",
+    "fallo interno",
+    "motivo interno",
+    "SECRET_KEY",
+    "/srv/mesaayuda",
+    "settings.py",
+]
 
 
 @pytest.fixture

@@ -25,20 +25,28 @@ def hostile(db):
     """A ticket whose every free-text field, and one file name, carries a payload."""
     name, message, file_name = PAYLOADS[1], "\n".join(PAYLOADS), PAYLOADS[2] + ".pdf"
     t = make_ticket(name=name, message=message, files=[pdf(file_name)])
-    t.add_requester_reply(message=PAYLOADS[0] + "\nsegunda línea", files=[pdf(PAYLOADS[3] + ".pdf")])
+    t.add_requester_reply(
+        message=PAYLOADS[0] + "\nsegunda línea", files=[pdf(PAYLOADS[3] + ".pdf")]
+    )
     return t
 
 
 @pytest.fixture
 def superuser_client(client, db):
-    client.force_login(User.objects.create_superuser("root", "root@example.org", "clave-de-prueba-123"))
+    client.force_login(
+        User.objects.create_superuser("root", "root@example.org", "clave-de-prueba-123")
+    )
     return client
 
 
 # --- through the public form -------------------------------------------------------------
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_payloads_in_every_field_of_the_form_are_stored_as_text_and_shown_escaped(client, db, payload):
-    r = submit(client, name=payload, message=payload + "\notra línea", files=[pdf(payload + ".pdf")])
+def test_payloads_in_every_field_of_the_form_are_stored_as_text_and_shown_escaped(
+    client, db, payload
+):
+    r = submit(
+        client, name=payload, message=payload + "\notra línea", files=[pdf(payload + ".pdf")]
+    )
     assert r.status_code == 302
     t = Ticket.objects.get()
     assert t.name == payload and t.message.startswith(payload)
@@ -120,7 +128,12 @@ def test_the_admin_attachment_and_reply_lists_escape_file_names(superuser_client
 def test_every_email_html_part_escapes_the_requesters_text(hostile, agent):
     hostile.add_agent_reply(user=agent, message="Respuesta que cita: " + PAYLOADS[0])
     mails = list(OutgoingEmail.objects.filter(ticket=hostile))
-    assert {m.kind for m in mails} >= {"ticket_created", "new_ticket_agents", "requester_replied", "agent_replied"}
+    assert {m.kind for m in mails} >= {
+        "ticket_created",
+        "new_ticket_agents",
+        "requester_replied",
+        "agent_replied",
+    }
     for mail in mails:
         assert_inert(mail.body_html)
         assert "\n" not in mail.subject and "\r" not in mail.subject
@@ -168,7 +181,10 @@ def test_a_quoted_address_with_a_comma_is_never_sent_as_two(client, db):
 
 def test_a_plain_address_is_accepted(client, db):
     assert submit(client, email="Alicia.Rojas+sigec@Desarrollo-Social.gob.cl").status_code == 302
-    assert OutgoingEmail.objects.get(kind="ticket_created").to == "alicia.rojas+sigec@desarrollo-social.gob.cl"
+    assert (
+        OutgoingEmail.objects.get(kind="ticket_created").to
+        == "alicia.rojas+sigec@desarrollo-social.gob.cl"
+    )
 
 
 def test_a_line_break_in_the_name_cannot_reach_an_email_header(client, db):

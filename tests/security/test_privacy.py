@@ -15,7 +15,12 @@ from tickets.models import OutgoingEmail
 def log_output():
     """Everything the configured log handlers write, as production would see it."""
     stream = io.StringIO()
-    handlers = {h for name in ("", "django.request") for h in logging.getLogger(name).handlers if isinstance(h, logging.StreamHandler)}
+    handlers = {
+        h
+        for name in ("", "django.request")
+        for h in logging.getLogger(name).handlers
+        if isinstance(h, logging.StreamHandler)
+    }
     handlers = {h for h in handlers if type(h) is logging.StreamHandler}
     old = {h: h.setStream(stream) for h in handlers}
     yield stream
@@ -35,7 +40,9 @@ def test_no_log_line_holds_a_full_tracking_id(client, db, settings, log_output):
     out = log_output.getvalue()
     assert "Too Many Requests: /ticket/" in out and "rate limit: lookup" in out
     for full in ids:
-        assert full not in out and full.replace("-", "") not in out.upper().replace("-", "").replace("…", "")
+        assert full not in out and full.replace("-", "") not in out.upper().replace(
+            "-", ""
+        ).replace("…", "")
 
 
 def test_the_submission_log_line_has_the_short_id_only(client, db, log_output):
@@ -61,7 +68,9 @@ def test_the_forgotten_id_page_never_tells_whether_an_address_has_tickets(client
     known, unknown = page("conocida@example.org"), page("desconocida@example.org")
     over_limit = page("conocida@example.org")
     assert known == unknown == over_limit
-    assert list(OutgoingEmail.objects.filter(kind="forgotten_ids").values_list("to", flat=True)) == ["conocida@example.org"]
+    assert list(
+        OutgoingEmail.objects.filter(kind="forgotten_ids").values_list("to", flat=True)
+    ) == ["conocida@example.org"]
 
 
 def test_the_public_page_never_shows_the_address_or_the_ip(client, db):

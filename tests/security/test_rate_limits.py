@@ -45,7 +45,13 @@ def assert_429(r):
 # --- the rates themselves -----------------------------------------------------------------------
 @pytest.mark.parametrize(
     "text,limit,period",
-    [("5/h", 5, 3600), ("100/15m", 100, 900), ("1000/d", 1000, 86400), (" 3 / 30s ", 3, 30), ("0/m", 0, 60)],
+    [
+        ("5/h", 5, 3600),
+        ("100/15m", 100, 900),
+        ("1000/d", 1000, 86400),
+        (" 3 / 30s ", 3, 30),
+        ("0/m", 0, 60),
+    ],
 )
 def test_a_rate_reads_as_count_per_period(text, limit, period):
     assert ratelimit.parse_rate(text) == ratelimit.Rate(limit, period)
@@ -59,7 +65,10 @@ def test_a_malformed_rate_fails_loudly(text):
 
 def test_counters_are_exact_under_concurrent_hits(settings):
     settings.RATELIMIT_SUBMIT = "1000/h"
-    threads = [threading.Thread(target=lambda: [ratelimit.hit("submit", "10.0.0.1") for _ in range(20)]) for _ in range(10)]
+    threads = [
+        threading.Thread(target=lambda: [ratelimit.hit("submit", "10.0.0.1") for _ in range(20)])
+        for _ in range(10)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -83,7 +92,10 @@ def test_guessing_tracking_ids_is_stopped_with_a_spanish_429(client, db, setting
     with caplog.at_level(logging.WARNING, logger="tickets.ratelimit"):
         for guess in guesses[:5]:
             r = look_up(client, guess)
-            assert r.status_code == 200 and "No encontramos un ticket con esos datos" in r.content.decode()
+            assert (
+                r.status_code == 200
+                and "No encontramos un ticket con esos datos" in r.content.decode()
+            )
         r = look_up(client, guesses[5])
     assert_429(r)
     (line,) = [rec.getMessage() for rec in caplog.records if rec.name == "tickets.ratelimit"]
@@ -121,9 +133,16 @@ def test_guessing_ticket_addresses_counts_too(client, db, ticket, settings):
     for guess in random_ids(2):
         assert client.get(f"/ticket/{guess}/", REMOTE_ADDR=ATTACKER).status_code == 404
     assert client.get("/ticket/nada/", REMOTE_ADDR=ATTACKER).status_code == 404
-    assert client.get(f"/ticket/{ticket.tracking_id}/adjunto/999/", REMOTE_ADDR=ATTACKER).status_code == 404
+    assert (
+        client.get(f"/ticket/{ticket.tracking_id}/adjunto/999/", REMOTE_ADDR=ATTACKER).status_code
+        == 404
+    )
     assert_429(client.get(f"/ticket/{ticket.tracking_id}/", REMOTE_ADDR=ATTACKER))
-    assert_429(client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "x"}, REMOTE_ADDR=ATTACKER))
+    assert_429(
+        client.post(
+            f"/ticket/{ticket.tracking_id}/responder/", {"message": "x"}, REMOTE_ADDR=ATTACKER
+        )
+    )
     assert client.get(f"/ticket/{ticket.tracking_id}/", REMOTE_ADDR=NEIGHBOUR).status_code == 200
 
 
@@ -156,7 +175,9 @@ def test_a_malformed_id_in_the_address_is_looked_up_like_any_other(client, db):
         assert client.get("/ticket/nada/").status_code == 404
     with CaptureQueriesContext(connection) as unknown:
         assert client.get("/ticket/AAA-BBB-2222/").status_code == 404
-    assert [q["sql"].split("WHERE")[0] for q in malformed] == [q["sql"].split("WHERE")[0] for q in unknown]
+    assert [q["sql"].split("WHERE")[0] for q in malformed] == [
+        q["sql"].split("WHERE")[0] for q in unknown
+    ]
     assert any("tickets_ticket" in q["sql"] for q in malformed)
 
 
@@ -168,7 +189,9 @@ def slept(monkeypatch):
     return calls
 
 
-def test_past_the_global_budget_failed_look_ups_slow_down_and_supervisors_hear_once(client, db, settings, supervisor, slept, caplog):
+def test_past_the_global_budget_failed_look_ups_slow_down_and_supervisors_hear_once(
+    client, db, settings, supervisor, slept, caplog
+):
     settings.RATELIMIT_LOOKUP_GLOBAL = "3/h"
     settings.LOOKUP_ABUSE_DELAY = 1.5
     with caplog.at_level(logging.ERROR, logger="tickets.ratelimit"):
@@ -184,7 +207,9 @@ def test_past_the_global_budget_failed_look_ups_slow_down_and_supervisors_hear_o
     assert len([r for r in caplog.records if r.name == "tickets.ratelimit"]) == 1
 
 
-def test_within_the_global_budget_nothing_slows_and_nobody_is_alerted(client, db, settings, supervisor, slept):
+def test_within_the_global_budget_nothing_slows_and_nobody_is_alerted(
+    client, db, settings, supervisor, slept
+):
     settings.RATELIMIT_LOOKUP_GLOBAL = "10/h"
     for i, guess in enumerate(random_ids(10)):
         look_up(client, guess, ip=f"203.0.113.{i + 1}")
@@ -207,7 +232,9 @@ def test_without_supervisors_the_alert_goes_to_the_help_desk(client, db, setting
     settings.HELPDESK_NOTIFY_EMAIL = "mesa@desarrollosocial.gob.cl"
     for guess in random_ids(3):
         look_up(client, guess)
-    assert list(OutgoingEmail.objects.values_list("kind", "to")) == [("lookup_abuse_alert", "mesa@desarrollosocial.gob.cl")]
+    assert list(OutgoingEmail.objects.values_list("kind", "to")) == [
+        ("lookup_abuse_alert", "mesa@desarrollosocial.gob.cl")
+    ]
 
 
 def test_the_next_window_alerts_again(client, db, settings, slept):
@@ -237,7 +264,9 @@ def test_a_flood_of_replies_from_one_ip_is_stopped(client, db, ticket, settings)
     settings.RATELIMIT_REPLY = "2/h"
     url = f"/ticket/{ticket.tracking_id}/responder/"
     for i in range(2):
-        assert client.post(url, {"message": f"Mensaje {i}"}, REMOTE_ADDR=ATTACKER).status_code == 302
+        assert (
+            client.post(url, {"message": f"Mensaje {i}"}, REMOTE_ADDR=ATTACKER).status_code == 302
+        )
     assert_429(client.post(url, {"message": "Otro"}, REMOTE_ADDR=ATTACKER))
     assert ticket.replies.count() == 2
     assert client.post(url, {"message": "Del vecino"}, REMOTE_ADDR=NEIGHBOUR).status_code == 302
@@ -246,25 +275,48 @@ def test_a_flood_of_replies_from_one_ip_is_stopped(client, db, ticket, settings)
 def test_a_flood_of_forgotten_id_requests_from_one_ip_is_stopped(client, db, settings):
     settings.RATELIMIT_FORGOTTEN_ID = "2/h"
     for i in range(2):
-        assert client.post(FORGOTTEN, {"email": f"p{i}@example.org"}, REMOTE_ADDR=ATTACKER).status_code == 200
+        assert (
+            client.post(FORGOTTEN, {"email": f"p{i}@example.org"}, REMOTE_ADDR=ATTACKER).status_code
+            == 200
+        )
     assert_429(client.post(FORGOTTEN, {"email": "p9@example.org"}, REMOTE_ADDR=ATTACKER))
-    assert client.post(FORGOTTEN, {"email": "p9@example.org"}, REMOTE_ADDR=NEIGHBOUR).status_code == 200
+    assert (
+        client.post(FORGOTTEN, {"email": "p9@example.org"}, REMOTE_ADDR=NEIGHBOUR).status_code
+        == 200
+    )
 
 
 # --- e-mails per recipient address -----------------------------------------------------------------
-def test_forgotten_id_mail_stops_per_address_and_the_page_does_not_tell(client, db, settings, caplog):
+def test_forgotten_id_mail_stops_per_address_and_the_page_does_not_tell(
+    client, db, settings, caplog
+):
     settings.RATELIMIT_FORGOTTEN_ID_EMAIL = "2/d"
     make_ticket()
     pages = []
     with caplog.at_level(logging.WARNING, logger="tickets.ratelimit"):
         for i in range(4):
             # From four addresses: the per-address limit is what stops a mail bomb.
-            r = client.post(FORGOTTEN, {"email": "alicia@desarrollosocial.gob.cl"}, REMOTE_ADDR=f"203.0.113.{i + 1}")
+            r = client.post(
+                FORGOTTEN,
+                {"email": "alicia@desarrollosocial.gob.cl"},
+                REMOTE_ADDR=f"203.0.113.{i + 1}",
+            )
             pages.append((r.status_code, without_csrf(r.content.decode())))
     assert len(set(pages)) == 1 and pages[0][0] == 200
-    assert OutgoingEmail.objects.filter(kind="forgotten_ids", to="alicia@desarrollosocial.gob.cl").count() == 2
+    assert (
+        OutgoingEmail.objects.filter(
+            kind="forgotten_ids", to="alicia@desarrollosocial.gob.cl"
+        ).count()
+        == 2
+    )
     lines = [r.getMessage() for r in caplog.records if r.name == "tickets.ratelimit"]
-    assert lines == ["rate limit: forgotten_id_email over 2 per 86400s for a***@desarrollosocial.gob.cl; message not queued"] * 2
+    assert (
+        lines
+        == [
+            "rate limit: forgotten_id_email over 2 per 86400s for a***@desarrollosocial.gob.cl; message not queued"
+        ]
+        * 2
+    )
     # Another address is unaffected.
     make_ticket(email="bruno@example.org")
     client.post(FORGOTTEN, {"email": "bruno@example.org"})
@@ -275,7 +327,12 @@ def test_confirmations_stop_per_address_but_tickets_are_still_created(client, db
     settings.RATELIMIT_CONFIRMATION_EMAIL = "2/d"
     with caplog.at_level(logging.WARNING, logger="tickets.ratelimit"):
         for i in range(3):
-            r = submit(client, ip=f"203.0.113.{i + 1}", email="victima@example.org", submission_token=str(uuid.uuid4()))
+            r = submit(
+                client,
+                ip=f"203.0.113.{i + 1}",
+                email="victima@example.org",
+                submission_token=str(uuid.uuid4()),
+            )
             assert r.status_code == 302
     assert Ticket.objects.count() == 3
     assert OutgoingEmail.objects.filter(kind="ticket_created").count() == 2
@@ -299,7 +356,12 @@ def test_a_solved_captcha_cannot_be_replayed(client, db, strict_captcha):
     # A fresh captcha works.
     key = CaptchaStore.generate_key()
     answer = CaptchaStore.objects.get(hashkey=key).response
-    assert submit(client, captcha_0=key, captcha_1=answer, submission_token=str(uuid.uuid4())).status_code == 302
+    assert (
+        submit(
+            client, captcha_0=key, captcha_1=answer, submission_token=str(uuid.uuid4())
+        ).status_code
+        == 302
+    )
 
 
 def test_the_test_mode_answer_is_refused_when_test_mode_is_off(client, db, strict_captcha):
@@ -322,7 +384,19 @@ def redis_cache(settings, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -336,7 +410,10 @@ def redis_cache(settings, tmp_path):
             except redis.ConnectionError:
                 time.sleep(0.02)
         settings.CACHES = {
-            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/1"}
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/1",
+            }
         }
         yield port
     finally:

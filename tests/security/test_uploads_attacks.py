@@ -32,7 +32,11 @@ def stored_files(root):
 def test_a_path_in_a_file_name_never_reaches_the_disk(client, db, media_root, name):
     assert submit(client, files=[pdf(name)]).status_code == 302
     a = Attachment.objects.get()
-    assert "/" not in a.original_name and "\\" not in a.original_name and not a.original_name.startswith(".")
+    assert (
+        "/" not in a.original_name
+        and "\\" not in a.original_name
+        and not a.original_name.startswith(".")
+    )
     assert a.original_name.endswith("informe.pdf") or a.original_name == "passwd.pdf"
     # Stored under a random name inside MEDIA_ROOT, and nowhere else.
     (only,) = stored_files(media_root)
@@ -67,7 +71,9 @@ def test_a_line_break_in_a_file_name_cannot_inject_a_header(client, db):
 
 def test_a_right_to_left_override_cannot_disguise_an_executable(client, db):
     # Shown as "facturaexe.pdf" in a right-to-left-aware viewer; really "factura\u202efdp.exe".
-    r = submit(client, files=[SimpleUploadedFile("factura\u202efdp.exe", b"MZ\x90\x00" + b"\0" * 64)])
+    r = submit(
+        client, files=[SimpleUploadedFile("factura\u202efdp.exe", b"MZ\x90\x00" + b"\0" * 64)]
+    )
     assert r.status_code == 200
     assert "no tiene un tipo permitido" in r.content.decode()
     assert not Ticket.objects.exists()
@@ -85,16 +91,30 @@ def test_an_ordinary_file_name_is_kept_as_typed(client, db):
         ("factura.pdf", b"MZ\x90\x00\x03" + b"\0" * 200, "no corresponde a su extensión .pdf"),
         ("factura.pdf", b"\x7fELF\x02\x01\x01" + b"\0" * 200, "no corresponde a su extensión .pdf"),
         ("script.txt", b"#!/bin/sh\nrm -rf /\n", "no corresponde a su extensión .txt"),
-        ("foto.png", b"<html><script>alert(1)</script></html>", "no corresponde a su extensión .png"),
-        ("dibujo.png", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "no corresponde a su extensión .png"),
-        ("nota.txt", b"\xef\xbb\xbf  <!DOCTYPE html><script>alert(1)</script>", "no corresponde a su extensión .txt"),
+        (
+            "foto.png",
+            b"<html><script>alert(1)</script></html>",
+            "no corresponde a su extensión .png",
+        ),
+        (
+            "dibujo.png",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            "no corresponde a su extensión .png",
+        ),
+        (
+            "nota.txt",
+            b"\xef\xbb\xbf  <!DOCTYPE html><script>alert(1)</script>",
+            "no corresponde a su extensión .txt",
+        ),
         ("dibujo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "no tiene un tipo permitido"),
         ("pagina.html", b"<p>hola</p>", "no tiene un tipo permitido"),
         ("programa.exe", b"MZ" + b"\0" * 64, "no tiene un tipo permitido"),
         ("informe.pdf.exe", b"MZ" + b"\0" * 64, "no tiene un tipo permitido"),
     ],
 )
-def test_an_executable_or_markup_in_disguise_is_refused(client, db, media_root, name, content, message):
+def test_an_executable_or_markup_in_disguise_is_refused(
+    client, db, media_root, name, content, message
+):
     r = submit(client, files=[SimpleUploadedFile(name, content)], message="Mi mensaje se conserva")
     html = r.content.decode()
     assert r.status_code == 200
@@ -105,7 +125,12 @@ def test_an_executable_or_markup_in_disguise_is_refused(client, db, media_root, 
 
 
 def test_the_real_types_are_accepted(client, db):
-    assert submit(client, files=[pdf(), png(), SimpleUploadedFile("datos.csv", b"region;monto\nAP;100\n")]).status_code == 302
+    assert (
+        submit(
+            client, files=[pdf(), png(), SimpleUploadedFile("datos.csv", b"region;monto\nAP;100\n")]
+        ).status_code
+        == 302
+    )
     assert Attachment.objects.count() == 3
 
 
@@ -120,10 +145,14 @@ def test_eleven_files_are_refused_and_ten_accepted(client, db):
 
 def sized_pdf(size, name="grande.pdf"):
     head = b"%PDF-1.4\n"
-    return SimpleUploadedFile(name, head + b"0" * (size - len(head)), content_type="application/pdf")
+    return SimpleUploadedFile(
+        name, head + b"0" * (size - len(head)), content_type="application/pdf"
+    )
 
 
-def test_a_file_one_byte_over_the_limit_is_refused_and_the_form_kept(client, db, settings, media_root):
+def test_a_file_one_byte_over_the_limit_is_refused_and_the_form_kept(
+    client, db, settings, media_root
+):
     settings.TICKET_MAX_FILE_SIZE = 100 * 1024
     r = submit(client, files=[sized_pdf(100 * 1024 + 1)], name="Ana Pérez", message="Texto largo")
     html = r.content.decode()
@@ -167,7 +196,9 @@ def test_the_upload_handler_passes_files_within_the_limit_untouched(settings):
     assert f.size == 1024 * 1024 and f.read(9) == b"%PDF-1.4\n"
 
 
-def test_a_body_far_over_the_limit_is_refused_by_its_content_length(client, db, settings, media_root):
+def test_a_body_far_over_the_limit_is_refused_by_its_content_length(
+    client, db, settings, media_root
+):
     settings.MAX_REQUEST_SIZE = 1024 * 1024
     r = submit(client, files=[sized_pdf(5 * 1024 * 1024)])
     assert r.status_code == 413
@@ -180,8 +211,12 @@ def test_a_body_under_the_request_limit_is_read(client, db, settings):
     assert submit(client, files=[sized_pdf(512 * 1024)]).status_code == 302
 
 
-def test_without_the_middleware_the_upload_handler_still_refuses_a_huge_body(client, db, settings, media_root):
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "tickets.middleware.security_headers"]
+def test_without_the_middleware_the_upload_handler_still_refuses_a_huge_body(
+    client, db, settings, media_root
+):
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "tickets.middleware.security_headers"
+    ]
     settings.MAX_REQUEST_SIZE = 1024 * 1024
     settings.TICKET_MAX_FILE_SIZE = 10 * 1024 * 1024
     r = submit(client, files=[sized_pdf(3 * 1024 * 1024)])
@@ -194,7 +229,9 @@ def test_without_the_middleware_the_upload_handler_still_refuses_a_huge_body(cli
 
 def chunked_post(client, data, **extra):
     body = encode_multipart(BOUNDARY, data)
-    return client.generic("POST", SUBMIT, body, content_type=MULTIPART_CONTENT, REMOTE_ADDR="192.168.21.120", **extra)
+    return client.generic(
+        "POST", SUBMIT, body, content_type=MULTIPART_CONTENT, REMOTE_ADDR="192.168.21.120", **extra
+    )
 
 
 def test_a_chunked_body_without_content_length_is_never_read(client, db, settings, media_root):
@@ -217,27 +254,45 @@ def test_the_same_body_with_its_content_length_is_accepted(client, db):
 # --- per-ticket total ------------------------------------------------------------------------
 def test_a_new_ticket_over_the_total_limit_is_refused_with_the_form_kept(client, db, settings):
     settings.TICKET_MAX_TOTAL_SIZE = 150 * 1024
-    r = submit(client, files=[sized_pdf(100 * 1024, "a.pdf"), sized_pdf(100 * 1024, "b.pdf")], message="Se conserva")
+    r = submit(
+        client,
+        files=[sized_pdf(100 * 1024, "a.pdf"), sized_pdf(100 * 1024, "b.pdf")],
+        message="Se conserva",
+    )
     html = r.content.decode()
     assert r.status_code == 200
-    assert "Los archivos adjuntos suman 200 KB y un ticket puede tener como máximo 150 KB en adjuntos." in html
+    assert (
+        "Los archivos adjuntos suman 200 KB y un ticket puede tener como máximo 150 KB en adjuntos."
+        in html
+    )
     assert "Se conserva</textarea>" in html
     assert not Ticket.objects.exists()
 
 
 def test_a_new_ticket_within_the_total_limit_is_accepted(client, db, settings):
     settings.TICKET_MAX_TOTAL_SIZE = 250 * 1024
-    assert submit(client, files=[sized_pdf(100 * 1024, "a.pdf"), sized_pdf(100 * 1024, "b.pdf")]).status_code == 302
+    assert (
+        submit(
+            client, files=[sized_pdf(100 * 1024, "a.pdf"), sized_pdf(100 * 1024, "b.pdf")]
+        ).status_code
+        == 302
+    )
 
 
 def test_a_reply_that_would_pass_the_tickets_total_is_refused(client, db, settings):
     settings.TICKET_MAX_TOTAL_SIZE = 250 * 1024
     t = make_ticket(files=[sized_pdf(100 * 1024, "a.pdf")])
     t.add_requester_reply(message="otro", files=[sized_pdf(100 * 1024, "b.pdf")])
-    r = client.post(f"/ticket/{t.tracking_id}/responder/", {"message": "Un tercero", "attachments": [sized_pdf(100 * 1024, "c.pdf")]})
+    r = client.post(
+        f"/ticket/{t.tracking_id}/responder/",
+        {"message": "Un tercero", "attachments": [sized_pdf(100 * 1024, "c.pdf")]},
+    )
     html = r.content.decode()
     assert r.status_code == 400
-    assert "Este ticket ya tiene 200 KB en adjuntos" in html and "puede adjuntar hasta 50 KB más" in html
+    assert (
+        "Este ticket ya tiene 200 KB en adjuntos" in html
+        and "puede adjuntar hasta 50 KB más" in html
+    )
     assert "Un tercero</textarea>" in html
     assert Reply.objects.filter(ticket=t).count() == 1
     assert Attachment.objects.filter(ticket=t).count() == 2
@@ -246,7 +301,10 @@ def test_a_reply_that_would_pass_the_tickets_total_is_refused(client, db, settin
 def test_a_reply_within_the_tickets_total_is_accepted(client, db, settings):
     settings.TICKET_MAX_TOTAL_SIZE = 250 * 1024
     t = make_ticket(files=[sized_pdf(100 * 1024, "a.pdf")])
-    r = client.post(f"/ticket/{t.tracking_id}/responder/", {"message": "Otro", "attachments": [sized_pdf(100 * 1024, "b.pdf")]})
+    r = client.post(
+        f"/ticket/{t.tracking_id}/responder/",
+        {"message": "Otro", "attachments": [sized_pdf(100 * 1024, "b.pdf")]},
+    )
     assert r.status_code == 302
     assert Attachment.objects.filter(ticket=t).count() == 2
 
@@ -262,7 +320,9 @@ def test_another_tickets_attachment_is_not_found(client, db):
 
 
 def test_a_text_file_with_markup_inside_is_only_ever_a_download(client, db):
-    t = make_ticket(files=[SimpleUploadedFile("notas.txt", b"Hola\n<script>alert(document.cookie)</script>\n")])
+    t = make_ticket(
+        files=[SimpleUploadedFile("notas.txt", b"Hola\n<script>alert(document.cookie)</script>\n")]
+    )
     a = Attachment.objects.get()
     r = client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/")
     assert r.status_code == 200

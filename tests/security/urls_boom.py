@@ -8,7 +8,9 @@ from mesaayuda import urls as site_urls
 
 
 def boom(request):
-    raise RuntimeError(f"fallo interno con datos sensibles {settings.SECRET_KEY} /srv/mesaayuda/tickets/views.py")
+    raise RuntimeError(
+        f"fallo interno con datos sensibles {settings.SECRET_KEY} /srv/mesaayuda/tickets/views.py"
+    )
 
 
 def forbidden(request):

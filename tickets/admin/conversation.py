@@ -24,7 +24,9 @@ CANNED_PARAM = "plantilla"
 
 
 DONE = {
-    ReplyKind.PUBLIC: gettext_lazy("Respuesta enviada al solicitante. El ticket quedó en estado Respondido."),
+    ReplyKind.PUBLIC: gettext_lazy(
+        "Respuesta enviada al solicitante. El ticket quedó en estado Respondido."
+    ),
     ReplyKind.INFORMATION: gettext_lazy(
         "Solicitud de información enviada. Si no hay respuesta dentro del plazo, el ticket se cerrará."
     ),
@@ -45,7 +47,9 @@ def conversation_context(request, ticket) -> dict:
     for r in replies:
         r.files = by_reply.get(r.pk, [])
         r.label = entry_label(r)
-    canned = [(c.pk, c.title, c.render(ticket)) for c in CannedResponse.objects.filter(is_active=True)]
+    canned = [
+        (c.pk, c.title, c.render(ticket)) for c in CannedResponse.objects.filter(is_active=True)
+    ]
 
     draft = request.session.pop(DRAFT_KEY % ticket.pk, None)
     initial = draft or {}
@@ -75,7 +79,9 @@ def reply_view(model_admin, request, object_id):
     if form.is_valid():
         d = form.cleaned_data
         try:
-            ticket.add_agent_reply(user=request.user, message=d["message"], kind=d["kind"], files=d["attachments"])
+            ticket.add_agent_reply(
+                user=request.user, message=d["message"], kind=d["kind"], files=d["attachments"]
+            )
         except ValidationError as exc:
             form.add_error("attachments", exc)
         else:
@@ -106,7 +112,12 @@ def attachment_view(model_admin, request, object_id, pk):
     except FileNotFoundError:
         raise Http404 from None
     record_access(request, ticket, "admin_download")
-    response = FileResponse(handle, as_attachment=True, filename=f.original_name, content_type="application/octet-stream")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f.original_name,
+        content_type="application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

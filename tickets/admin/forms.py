@@ -13,7 +13,11 @@ EDITABLE_FIELDS = ("status", "priority", "category", "assignee")
 
 
 def staff_users():
-    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("first_name", "last_name", "username")
+    return (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -35,7 +39,9 @@ class TicketForm(forms.ModelForm):
         # pop-up search, and needs no permission to browse the user list.
         self.fields["assignee"].queryset = staff_users()
         # An inactive category is no longer offered, but a ticket filed under it keeps it.
-        self.fields["category"].queryset = Category.objects.filter(Q(is_active=True) | Q(pk=self.instance.category_id))
+        self.fields["category"].queryset = Category.objects.filter(
+            Q(is_active=True) | Q(pk=self.instance.category_id)
+        )
 
 
 class ReplyKind:
@@ -51,9 +57,14 @@ class ReplyKind:
 
 class AgentReplyForm(AttachmentsMixin, forms.Form):
     kind = forms.ChoiceField(
-        label=_("Tipo de respuesta"), choices=ReplyKind.CHOICES, initial=ReplyKind.PUBLIC, widget=forms.RadioSelect
+        label=_("Tipo de respuesta"),
+        choices=ReplyKind.CHOICES,
+        initial=ReplyKind.PUBLIC,
+        widget=forms.RadioSelect,
     )
-    message = forms.CharField(label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 10, "cols": 80}))
+    message = forms.CharField(
+        label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 10, "cols": 80})
+    )
     attachments = MultipleFileField(label=_("Adjuntos"))
 
 
@@ -64,5 +75,9 @@ class TicketActionForm(ActionForm):
         label=_("Estado:"), required=False, choices=[("", "---------"), *Status.choices]
     )
     new_priority = forms.TypedChoiceField(
-        label=_("Prioridad:"), required=False, coerce=int, empty_value=None, choices=[("", "---------"), *Priority.choices]
+        label=_("Prioridad:"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "---------"), *Priority.choices],
     )

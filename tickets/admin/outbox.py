@@ -14,7 +14,17 @@ State = OutgoingEmail.State
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "state", "kind", "to", "subject", "attempts", "next_attempt_at", "short_error", "ticket_link"]
+    list_display = [
+        "created_at",
+        "state",
+        "kind",
+        "to",
+        "subject",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+        "ticket_link",
+    ]
     list_filter = ["state", "kind"]
     search_fields = ["to", "subject"]
     list_select_related = ["ticket"]
@@ -22,8 +32,18 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["resend"]
     fields = [
-        "created_at", "state", "kind", "to", "subject", "ticket_link",
-        "attempts", "next_attempt_at", "sent_at", "last_error", "body_text", "body_html",
+        "created_at",
+        "state",
+        "kind",
+        "to",
+        "subject",
+        "ticket_link",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+        "body_text",
+        "body_html",
     ]
     readonly_fields = fields
 
@@ -35,7 +55,11 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     def ticket_link(self, obj):
         if obj.ticket_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:tickets_ticket_change", args=[obj.ticket_id]), obj.ticket)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),
+            obj.ticket,
+        )
 
     # Rows are a record of what was sent: nobody writes or deletes them by hand.
     # Change permission stays on the list only, for the re-send action.
@@ -52,7 +76,10 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         failed = OutgoingEmail.objects.filter(state=State.FAILED).count()
         title = OutgoingEmail._meta.verbose_name_plural.capitalize()
         if failed:
-            title = ngettext("%(title)s · %(n)d fallido", "%(title)s · %(n)d fallidos", failed) % {"title": title, "n": failed}
+            title = ngettext("%(title)s · %(n)d fallido", "%(title)s · %(n)d fallidos", failed) % {
+                "title": title,
+                "n": failed,
+            }
         return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     @admin.action(description=_("Reenviar"), permissions=["change"])
@@ -68,5 +95,6 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
                 "%(n)d correo quedó en cola; se enviará en el próximo minuto.",
                 "%(n)d correos quedaron en cola; se enviarán en el próximo minuto.",
                 n,
-            ) % {"n": n},
+            )
+            % {"n": n},
         )

@@ -33,7 +33,10 @@ class EstimatedCountPaginator(Paginator):
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [q.model._meta.db_table])
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                [q.model._meta.db_table],
+            )
             row = cursor.fetchone()
         # -1 means "never analysed" (PostgreSQL 14+): count instead.
         return int(row[0]) if row and row[0] >= 0 else None

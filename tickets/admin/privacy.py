@@ -18,8 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from tickets import privacy, tracking
 from tickets.models import AccessLog, DataRequest, PrivacyNotice, user_label
@@ -55,13 +54,25 @@ class DataRequestForm(forms.Form):
     email = forms.EmailField(
         label=gettext_lazy("E-mail de la persona"),
         max_length=254,
-        help_text=gettext_lazy("La dirección con que envió sus tickets. Mayúsculas y minúsculas dan igual."),
+        help_text=gettext_lazy(
+            "La dirección con que envió sus tickets. Mayúsculas y minúsculas dan igual."
+        ),
     )
-    action = forms.ChoiceField(label=gettext_lazy("Acción"), choices=Action.choices, widget=forms.RadioSelect)
-    new_name = forms.CharField(label=gettext_lazy("Nombre correcto"), max_length=100, required=False,
-                               help_text=gettext_lazy("Solo para rectificar; vacío si el nombre no cambia."))
-    new_email = forms.EmailField(label=gettext_lazy("E-mail correcto"), max_length=254, required=False,
-                                 help_text=gettext_lazy("Solo para rectificar; vacío si la dirección no cambia."))
+    action = forms.ChoiceField(
+        label=gettext_lazy("Acción"), choices=Action.choices, widget=forms.RadioSelect
+    )
+    new_name = forms.CharField(
+        label=gettext_lazy("Nombre correcto"),
+        max_length=100,
+        required=False,
+        help_text=gettext_lazy("Solo para rectificar; vacío si el nombre no cambia."),
+    )
+    new_email = forms.EmailField(
+        label=gettext_lazy("E-mail correcto"),
+        max_length=254,
+        required=False,
+        help_text=gettext_lazy("Solo para rectificar; vacío si la dirección no cambia."),
+    )
     reference = forms.CharField(
         label=gettext_lazy("Referencia de la solicitud"),
         max_length=200,
@@ -69,7 +80,9 @@ class DataRequestForm(forms.Form):
         help_text=DataRequest._meta.get_field("reference").help_text,
     )
     confirm = forms.BooleanField(
-        label=gettext_lazy("Confirmo la supresión: los datos de estos tickets se borran y no se pueden recuperar."),
+        label=gettext_lazy(
+            "Confirmo la supresión: los datos de estos tickets se borran y no se pueden recuperar."
+        ),
         required=False,
     )
 
@@ -86,7 +99,10 @@ class DataRequestForm(forms.Form):
         d = super().clean()
         action, email = d.get("action"), d.get("email")
         if action == Action.RECTIFY and not (d.get("new_name") or d.get("new_email")):
-            self.add_error("new_name", _("Para rectificar, escriba el nombre correcto, el e-mail correcto o ambos."))
+            self.add_error(
+                "new_name",
+                _("Para rectificar, escriba el nombre correcto, el e-mail correcto o ambos."),
+            )
         if action == Action.RECTIFY and email and d.get("new_email") == email:
             self.add_error("new_email", _("Es la misma dirección."))
         if action == Action.ERASE and email and not d.get("confirm"):
@@ -108,10 +124,23 @@ class DataRequestAdmin(admin.ModelAdmin):
     list_filter = ("action", ("created_at", DateFieldListFilter))
     list_select_related = ("by",)
     search_fields = ("reference",)
-    search_help_text = gettext_lazy("E-mail completo (también encuentra las suprimidas) o parte de la referencia.")
+    search_help_text = gettext_lazy(
+        "E-mail completo (también encuentra las suprimidas) o parte de la referencia."
+    )
     show_full_result_count = False
-    fields = ("created_at", "action", "address", "email_sha256", "email_domain", "new_name", "new_email",
-              "ticket_count", "details", "reference", "by_name")
+    fields = (
+        "created_at",
+        "action",
+        "address",
+        "email_sha256",
+        "email_domain",
+        "new_name",
+        "new_email",
+        "ticket_count",
+        "details",
+        "reference",
+        "by_name",
+    )
     readonly_fields = fields
     add_form_template = "admin/tickets/datarequest/add_form.html"
 
@@ -119,7 +148,9 @@ class DataRequestAdmin(admin.ModelAdmin):
     def address(self, obj):
         if obj.email:
             return obj.email
-        return format_html("{} <small>({})</small>", obj.address_label, _("suprimido: se guarda solo su SHA-256"))
+        return format_html(
+            "{} <small>({})</small>", obj.address_label, _("suprimido: se guarda solo su SHA-256")
+        )
 
     @admin.display(description=gettext_lazy("realizada por"))
     def by_name(self, obj):
@@ -163,19 +194,29 @@ class DataRequestAdmin(admin.ModelAdmin):
             row, data = privacy.export(email, by=by, reference=reference)
             stamp = timezone.localtime(row.created_at).strftime("%Y%m%d-%H%M")
             response = FileResponse(
-                io.BytesIO(data), as_attachment=True, filename=f"datos-personales-{stamp}-{row.pk}.zip",
+                io.BytesIO(data),
+                as_attachment=True,
+                filename=f"datos-personales-{stamp}-{row.pk}.zip",
                 content_type="application/zip",
             )
             response["Cache-Control"] = "private, no-store"
             return response
         if d["action"] == Action.RECTIFY:
-            row = privacy.rectify(email, new_name=d["new_name"] or None, new_email=d["new_email"] or None, by=by,
-                                  reference=reference)
-            msg = ngettext("Se rectificó %(n)d ticket.", "Se rectificaron %(n)d tickets.", row.ticket_count)
+            row = privacy.rectify(
+                email,
+                new_name=d["new_name"] or None,
+                new_email=d["new_email"] or None,
+                by=by,
+                reference=reference,
+            )
+            msg = ngettext(
+                "Se rectificó %(n)d ticket.", "Se rectificaron %(n)d tickets.", row.ticket_count
+            )
         else:
             row = privacy.erase(email, by=by, reference=reference)
             msg = ngettext(
-                "Se anonimizó %(n)d ticket de la dirección.", "Se anonimizaron %(n)d tickets de la dirección.",
+                "Se anonimizó %(n)d ticket de la dirección.",
+                "Se anonimizaron %(n)d tickets de la dirección.",
                 row.ticket_count,
             )
         self.message_user(request, msg % {"n": row.ticket_count}, messages.SUCCESS)
@@ -201,8 +242,11 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("ticket"), ordering="ticket__number")
     def ticket_link(self, obj):
-        return format_html('<a href="{}">#{}</a>', reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),
-                           obj.ticket.number)
+        return format_html(
+            '<a href="{}">#{}</a>',
+            reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),
+            obj.ticket.number,
+        )
 
     @admin.display(description=gettext_lazy("usuario"))
     def user_name(self, obj):

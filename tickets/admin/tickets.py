@@ -9,14 +9,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from tickets import tracking
-from tickets.privacy import record_access
 from tickets.models import Priority, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
+from tickets.privacy import record_access
 
 from . import conversation
 from .filters import AssigneeFilter, OverdueFilter, StatusFilter
@@ -40,8 +39,18 @@ class QueueChangeList(ChangeList):
 class TicketAdmin(admin.ModelAdmin):
     # --- the queue ------------------------------------------------------------------
     list_display = (
-        "number", "tracking_id", "subject", "requester", "category", "region",
-        "status", "priority", "assignee_name", "created_at", "updated_at", "deadline",
+        "number",
+        "tracking_id",
+        "subject",
+        "requester",
+        "category",
+        "region",
+        "status",
+        "priority",
+        "assignee_name",
+        "created_at",
+        "updated_at",
+        "deadline",
     )
     list_display_links = ("number", "tracking_id")
     list_filter = (StatusFilter, "priority", "category", "region", AssigneeFilter, OverdueFilter)
@@ -66,20 +75,46 @@ class TicketAdmin(admin.ModelAdmin):
     # --- the ticket page --------------------------------------------------------------
     form = TicketForm
     readonly_fields = (
-        "number", "tracking_id", "name", "email", "project_number", "region", "ip_address", "created_at",
-        "message", "original_files", "staff_due_at", "requester_due_at", "awaiting_information",
-        "updated_at", "closed_at",
+        "number",
+        "tracking_id",
+        "name",
+        "email",
+        "project_number",
+        "region",
+        "ip_address",
+        "created_at",
+        "message",
+        "original_files",
+        "staff_due_at",
+        "requester_due_at",
+        "awaiting_information",
+        "updated_at",
+        "closed_at",
     )
     fieldsets = (
         (
             _("Lo que escribió el solicitante"),
-            {"fields": (("number", "tracking_id"), ("name", "email"), ("region", "project_number"),
-                        ("created_at", "ip_address"), "message", "original_files")},
+            {
+                "fields": (
+                    ("number", "tracking_id"),
+                    ("name", "email"),
+                    ("region", "project_number"),
+                    ("created_at", "ip_address"),
+                    "message",
+                    "original_files",
+                )
+            },
         ),
         (_("Gestión"), {"fields": EDITABLE_FIELDS}),
         (
             _("Plazos"),
-            {"fields": (("staff_due_at", "requester_due_at"), "awaiting_information", ("updated_at", "closed_at"))},
+            {
+                "fields": (
+                    ("staff_due_at", "requester_due_at"),
+                    "awaiting_information",
+                    ("updated_at", "closed_at"),
+                )
+            },
         ),
     )
 
@@ -97,7 +132,9 @@ class TicketAdmin(admin.ModelAdmin):
         label = format_html(gettext(DJANGO_ACTION_LABEL), str(ticket))
         return format_html(
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME, ticket.pk, label,
+            helpers.ACTION_CHECKBOX_NAME,
+            ticket.pk,
+            label,
         )
 
     @admin.display(description=_("solicitante"), ordering="name")
@@ -111,7 +148,9 @@ class TicketAdmin(admin.ModelAdmin):
         return user_label(ticket.assignee)
 
     # Tickets with no deadline (waiting on the requester, parked) go last on every database.
-    @admin.display(description=_("plazo de respuesta"), ordering=F("staff_due_at").asc(nulls_last=True))
+    @admin.display(
+        description=_("plazo de respuesta"), ordering=F("staff_due_at").asc(nulls_last=True)
+    )
     def deadline(self, ticket):
         if ticket.staff_due_at is None:
             return None
@@ -127,7 +166,13 @@ class TicketAdmin(admin.ModelAdmin):
         return format_html_join(
             mark_safe("<br>"),  # nosec B308  # a constant tag; the names are escaped by format_html_join
             '<a href="{}">{}</a>',
-            ((reverse("admin:tickets_ticket_attachment", args=[ticket.pk, f.pk]), f.original_name) for f in files),
+            (
+                (
+                    reverse("admin:tickets_ticket_attachment", args=[ticket.pk, f.pk]),
+                    f.original_name,
+                )
+                for f in files
+            ),
         ) or _("Sin adjuntos")
 
     # --- search --------------------------------------------------------------------------
@@ -149,34 +194,51 @@ class TicketAdmin(admin.ModelAdmin):
         if "@" in term and " " not in term:
             # Addresses are stored lower-cased (the public forms do it), so this is an index look-up.
             return queryset.filter(email=term.lower()), False
-        text = Q(name__icontains=term) | Q(subject__icontains=term) | Q(message__icontains=term) | Q(email__icontains=term)
+        text = (
+            Q(name__icontains=term)
+            | Q(subject__icontains=term)
+            | Q(message__icontains=term)
+            | Q(email__icontains=term)
+        )
         return queryset.filter(text), False
 
     # --- bulk actions (each ticket through its verb, so history and e-mails follow) ------------
     @admin.action(description=_("Asignarme los tickets seleccionados"), permissions=["change"])
     def assign_to_me(self, request, queryset):
         count = sum(t.change(user=request.user, assignee=request.user) for t in queryset)
-        msg = ngettext("%(count)d ticket asignado a usted.", "%(count)d tickets asignados a usted.", count)
+        msg = ngettext(
+            "%(count)d ticket asignado a usted.", "%(count)d tickets asignados a usted.", count
+        )
         self.message_user(request, msg % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Cambiar el estado al elegido"), permissions=["change"])
     def set_status(self, request, queryset):
         new = request.POST.get("new_status", "")
         if new not in Status.values:
-            self.message_user(request, _("Elija el estado nuevo en la lista «Estado»."), messages.WARNING)
+            self.message_user(
+                request, _("Elija el estado nuevo en la lista «Estado»."), messages.WARNING
+            )
             return
         count = sum(t.change(user=request.user, status=new) for t in queryset)
-        msg = ngettext("%(count)d ticket cambió de estado.", "%(count)d tickets cambiaron de estado.", count)
+        msg = ngettext(
+            "%(count)d ticket cambió de estado.", "%(count)d tickets cambiaron de estado.", count
+        )
         self.message_user(request, msg % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Cambiar la prioridad a la elegida"), permissions=["change"])
     def set_priority(self, request, queryset):
         new = request.POST.get("new_priority", "")
         if not new.isdigit() or int(new) not in Priority.values:
-            self.message_user(request, _("Elija la prioridad nueva en la lista «Prioridad»."), messages.WARNING)
+            self.message_user(
+                request, _("Elija la prioridad nueva en la lista «Prioridad»."), messages.WARNING
+            )
             return
         count = sum(t.change(user=request.user, priority=int(new)) for t in queryset)
-        msg = ngettext("%(count)d ticket cambió de prioridad.", "%(count)d tickets cambiaron de prioridad.", count)
+        msg = ngettext(
+            "%(count)d ticket cambió de prioridad.",
+            "%(count)d tickets cambiaron de prioridad.",
+            count,
+        )
         self.message_user(request, msg % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Marcar como Resuelto"), permissions=["change"])
@@ -185,7 +247,11 @@ class TicketAdmin(admin.ModelAdmin):
         for t in queryset.exclude(status__in=FINISHED_STATUSES):
             t.mark_resolved(user=request.user)
             count += 1
-        msg = ngettext("%(count)d ticket marcado como Resuelto.", "%(count)d tickets marcados como Resuelto.", count)
+        msg = ngettext(
+            "%(count)d ticket marcado como Resuelto.",
+            "%(count)d tickets marcados como Resuelto.",
+            count,
+        )
         self.message_user(request, msg % {"count": count}, messages.SUCCESS)
 
     # --- permissions ------------------------------------------------------------------------
@@ -209,9 +275,15 @@ class TicketAdmin(admin.ModelAdmin):
 
         # Before the defaults, whose "<path:object_id>/" would swallow them.
         return [
-            path("<int:object_id>/responder/", wrap(conversation.reply_view), name="tickets_ticket_reply"),
             path(
-                "<int:object_id>/adjunto/<int:pk>/", wrap(conversation.attachment_view), name="tickets_ticket_attachment"
+                "<int:object_id>/responder/",
+                wrap(conversation.reply_view),
+                name="tickets_ticket_reply",
+            ),
+            path(
+                "<int:object_id>/adjunto/<int:pk>/",
+                wrap(conversation.attachment_view),
+                name="tickets_ticket_attachment",
             ),
             *super().get_urls(),
         ]
@@ -224,18 +296,25 @@ class TicketAdmin(admin.ModelAdmin):
             record_access(request, ticket, "admin_view")
             if request.user.has_perm("tickets.view_accesslog"):
                 # The response is rendered after this returns, so the link still reaches the template.
-                url = reverse("admin:tickets_accesslog_changelist") + f"?ticket__id__exact={ticket.pk}"
+                url = (
+                    reverse("admin:tickets_accesslog_changelist")
+                    + f"?ticket__id__exact={ticket.pk}"
+                )
                 response.context_data["access_log_url"] = url
         return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(conversation.conversation_context(request, obj))
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
 
     def save_model(self, request, obj, form, change):
         # The form has already copied the new values onto obj; the verb must compare
         # against what is stored, so it works on a fresh copy.
-        changed = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+        changed = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS
+        }
         if changed:
             Ticket.objects.get(pk=obj.pk).change(user=request.user, **changed)

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,251 +16,584 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CannedResponse',
+            name="CannedResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=120, unique=True, verbose_name='título')),
-                ('body', models.TextField(help_text='Puede usar {nombre}, {id_seguimiento}, {numero} y {enlace}; se reemplazan al insertarla.', verbose_name='texto')),
-                ('is_active', models.BooleanField(default=True, verbose_name='activa')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=120, unique=True, verbose_name="título")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Puede usar {nombre}, {id_seguimiento}, {numero} y {enlace}; se reemplazan al insertarla.",
+                        verbose_name="texto",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="activa")),
             ],
             options={
-                'verbose_name': 'respuesta predefinida',
-                'verbose_name_plural': 'respuestas predefinidas',
-                'ordering': ['title'],
+                "verbose_name": "respuesta predefinida",
+                "verbose_name_plural": "respuestas predefinidas",
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='Sequence',
+            name="Sequence",
             fields=[
-                ('name', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('value', models.BigIntegerField(default=0)),
+                ("name", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("value", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='nombre')),
-                ('is_active', models.BooleanField(default=True, help_text='Las categorías inactivas no se ofrecen en el formulario.', verbose_name='activa')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='orden')),
-                ('agents', models.ManyToManyField(blank=True, help_text='Reciben el aviso de tickets nuevos de esta categoría.', related_name='routed_categories', to=settings.AUTH_USER_MODEL, verbose_name='agentes avisados')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="nombre")),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Las categorías inactivas no se ofrecen en el formulario.",
+                        verbose_name="activa",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=100, verbose_name="orden")),
+                (
+                    "agents",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Reciben el aviso de tickets nuevos de esta categoría.",
+                        related_name="routed_categories",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="agentes avisados",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'categoría',
-                'verbose_name_plural': 'categorías',
-                'ordering': ['position', 'name'],
+                "verbose_name": "categoría",
+                "verbose_name_plural": "categorías",
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='Código ISO 3166-2:CL (p. ej. AP, RM); NC para Nivel Central.', max_length=5, unique=True, verbose_name='código')),
-                ('name', models.CharField(max_length=100, verbose_name='nombre')),
-                ('holiday_subdiv', models.CharField(max_length=5, verbose_name='calendario de feriados')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='orden')),
-                ('agents', models.ManyToManyField(blank=True, help_text='Reciben el aviso de tickets nuevos de esta región.', related_name='routed_regions', to=settings.AUTH_USER_MODEL, verbose_name='agentes avisados')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="Código ISO 3166-2:CL (p. ej. AP, RM); NC para Nivel Central.",
+                        max_length=5,
+                        unique=True,
+                        verbose_name="código",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="nombre")),
+                (
+                    "holiday_subdiv",
+                    models.CharField(max_length=5, verbose_name="calendario de feriados"),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=100, verbose_name="orden")),
+                (
+                    "agents",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Reciben el aviso de tickets nuevos de esta región.",
+                        related_name="routed_regions",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="agentes avisados",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'región',
-                'verbose_name_plural': 'regiones',
-                'ordering': ['position'],
+                "verbose_name": "región",
+                "verbose_name_plural": "regiones",
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='RegionalContact',
+            name="RegionalContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='nombre')),
-                ('role', models.CharField(blank=True, max_length=120, verbose_name='cargo')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='teléfono')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='orden')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='tickets.region', verbose_name='región')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="nombre")),
+                ("role", models.CharField(blank=True, max_length=120, verbose_name="cargo")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="teléfono")),
+                ("position", models.PositiveSmallIntegerField(default=100, verbose_name="orden")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="tickets.region",
+                        verbose_name="región",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contacto regional',
-                'verbose_name_plural': 'contactos regionales',
-                'ordering': ['region__position', 'position', 'name'],
+                "verbose_name": "contacto regional",
+                "verbose_name_plural": "contactos regionales",
+                "ordering": ["region__position", "position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(editable=False, unique=True, verbose_name='número')),
-                ('tracking_id', models.CharField(editable=False, max_length=12, unique=True, verbose_name='ID de seguimiento')),
-                ('submission_token', models.UUIDField(blank=True, editable=False, null=True, unique=True)),
-                ('name', models.CharField(max_length=100, verbose_name='nombre')),
-                ('email', models.EmailField(max_length=254, verbose_name='e-mail')),
-                ('project_number', models.PositiveIntegerField(verbose_name='número de proyecto')),
-                ('subject', models.CharField(blank=True, max_length=120, verbose_name='asunto')),
-                ('message', models.TextField(verbose_name='mensaje')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='dirección IP')),
-                ('language', models.CharField(default='es', max_length=8, verbose_name='idioma')),
-                ('status', models.CharField(choices=[('new', 'Nuevo'), ('waiting', 'Esperando respuesta'), ('answered', 'Respondido'), ('in_progress', 'En curso'), ('on_hold', 'En espera'), ('resolved', 'Resuelto'), ('closed', 'Cerrado')], default='new', max_length=12, verbose_name='estado')),
-                ('priority', models.PositiveSmallIntegerField(choices=[(1, 'Bajo'), (2, 'Medio'), (3, 'Alto'), (4, 'Crítico')], default=1, verbose_name='prioridad')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='creado')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='actualizado')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='cerrado')),
-                ('closed_by_system', models.BooleanField(default=False, verbose_name='cerrado automáticamente')),
-                ('reply_count', models.PositiveIntegerField(default=0, verbose_name='respuestas')),
-                ('last_replier', models.CharField(blank=True, max_length=100, verbose_name='última respuesta')),
-                ('staff_due_at', models.DateTimeField(blank=True, null=True, verbose_name='plazo de respuesta')),
-                ('requester_due_at', models.DateTimeField(blank=True, null=True, verbose_name='plazo del solicitante')),
-                ('awaiting_information', models.BooleanField(default=False, verbose_name='información solicitada')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_tickets', to=settings.AUTH_USER_MODEL, verbose_name='asignado a')),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='tickets.category', verbose_name='categoría')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='tickets.region', verbose_name='región')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveIntegerField(editable=False, unique=True, verbose_name="número"),
+                ),
+                (
+                    "tracking_id",
+                    models.CharField(
+                        editable=False, max_length=12, unique=True, verbose_name="ID de seguimiento"
+                    ),
+                ),
+                (
+                    "submission_token",
+                    models.UUIDField(blank=True, editable=False, null=True, unique=True),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="nombre")),
+                ("email", models.EmailField(max_length=254, verbose_name="e-mail")),
+                ("project_number", models.PositiveIntegerField(verbose_name="número de proyecto")),
+                ("subject", models.CharField(blank=True, max_length=120, verbose_name="asunto")),
+                ("message", models.TextField(verbose_name="mensaje")),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(
+                        blank=True, null=True, verbose_name="dirección IP"
+                    ),
+                ),
+                ("language", models.CharField(default="es", max_length=8, verbose_name="idioma")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "Nuevo"),
+                            ("waiting", "Esperando respuesta"),
+                            ("answered", "Respondido"),
+                            ("in_progress", "En curso"),
+                            ("on_hold", "En espera"),
+                            ("resolved", "Resuelto"),
+                            ("closed", "Cerrado"),
+                        ],
+                        default="new",
+                        max_length=12,
+                        verbose_name="estado",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Bajo"), (2, "Medio"), (3, "Alto"), (4, "Crítico")],
+                        default=1,
+                        verbose_name="prioridad",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="creado"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="actualizado"
+                    ),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="cerrado")),
+                (
+                    "closed_by_system",
+                    models.BooleanField(default=False, verbose_name="cerrado automáticamente"),
+                ),
+                ("reply_count", models.PositiveIntegerField(default=0, verbose_name="respuestas")),
+                (
+                    "last_replier",
+                    models.CharField(blank=True, max_length=100, verbose_name="última respuesta"),
+                ),
+                (
+                    "staff_due_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="plazo de respuesta"),
+                ),
+                (
+                    "requester_due_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="plazo del solicitante"
+                    ),
+                ),
+                (
+                    "awaiting_information",
+                    models.BooleanField(default=False, verbose_name="información solicitada"),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="asignado a",
+                    ),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="tickets.category",
+                        verbose_name="categoría",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="tickets.region",
+                        verbose_name="región",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ticket',
-                'verbose_name_plural': 'tickets',
-                'ordering': ['-created_at'],
+                "verbose_name": "ticket",
+                "verbose_name_plural": "tickets",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Reply',
+            name="Reply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('requester', 'Solicitante'), ('agent', 'Agente'), ('system', 'Sistema')], max_length=10, verbose_name='autor')),
-                ('author_name', models.CharField(max_length=150, verbose_name='nombre')),
-                ('message', models.TextField(verbose_name='mensaje')),
-                ('is_internal', models.BooleanField(default=False, verbose_name='nota interna')),
-                ('requests_information', models.BooleanField(default=False, verbose_name='solicita información')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='dirección IP')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fecha')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='agente')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='tickets.ticket', verbose_name='ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("requester", "Solicitante"),
+                            ("agent", "Agente"),
+                            ("system", "Sistema"),
+                        ],
+                        max_length=10,
+                        verbose_name="autor",
+                    ),
+                ),
+                ("author_name", models.CharField(max_length=150, verbose_name="nombre")),
+                ("message", models.TextField(verbose_name="mensaje")),
+                ("is_internal", models.BooleanField(default=False, verbose_name="nota interna")),
+                (
+                    "requests_information",
+                    models.BooleanField(default=False, verbose_name="solicita información"),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(
+                        blank=True, null=True, verbose_name="dirección IP"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="fecha"),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="agente",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="replies",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'respuesta',
-                'verbose_name_plural': 'respuestas',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "respuesta",
+                "verbose_name_plural": "respuestas",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='OutgoingEmail',
+            name="OutgoingEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='creado')),
-                ('kind', models.CharField(max_length=40, verbose_name='tipo')),
-                ('to', models.EmailField(max_length=254, verbose_name='destinatario')),
-                ('subject', models.CharField(max_length=250, verbose_name='asunto')),
-                ('body_text', models.TextField(verbose_name='texto')),
-                ('body_html', models.TextField(blank=True, verbose_name='HTML')),
-                ('state', models.CharField(choices=[('queued', 'En cola'), ('sending', 'Enviando'), ('sent', 'Enviado'), ('failed', 'Fallido')], default='queued', max_length=10, verbose_name='estado')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='intentos')),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='próximo intento')),
-                ('last_error', models.TextField(blank=True, verbose_name='último error')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='enviado')),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='emails', to='tickets.ticket', verbose_name='ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="creado"),
+                ),
+                ("kind", models.CharField(max_length=40, verbose_name="tipo")),
+                ("to", models.EmailField(max_length=254, verbose_name="destinatario")),
+                ("subject", models.CharField(max_length=250, verbose_name="asunto")),
+                ("body_text", models.TextField(verbose_name="texto")),
+                ("body_html", models.TextField(blank=True, verbose_name="HTML")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "En cola"),
+                            ("sending", "Enviando"),
+                            ("sent", "Enviado"),
+                            ("failed", "Fallido"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="estado",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="intentos")),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="próximo intento"
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="último error")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="enviado")),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="emails",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'correo saliente',
-                'verbose_name_plural': 'correos salientes',
-                'ordering': ['-created_at'],
+                "verbose_name": "correo saliente",
+                "verbose_name_plural": "correos salientes",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=200, upload_to=tickets.uploads.random_storage_name, verbose_name='archivo')),
-                ('original_name', models.CharField(max_length=200, verbose_name='nombre original')),
-                ('size', models.PositiveBigIntegerField(verbose_name='tamaño')),
-                ('content_type', models.CharField(max_length=100, verbose_name='tipo')),
-                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fecha')),
-                ('reply', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='tickets.reply', verbose_name='respuesta')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='tickets.ticket', verbose_name='ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=200,
+                        upload_to=tickets.uploads.random_storage_name,
+                        verbose_name="archivo",
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=200, verbose_name="nombre original")),
+                ("size", models.PositiveBigIntegerField(verbose_name="tamaño")),
+                ("content_type", models.CharField(max_length=100, verbose_name="tipo")),
+                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="fecha"),
+                ),
+                (
+                    "reply",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="tickets.reply",
+                        verbose_name="respuesta",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'adjunto',
-                'verbose_name_plural': 'adjuntos',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "adjunto",
+                "verbose_name_plural": "adjuntos",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='TicketEvent',
+            name="TicketEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fecha')),
-                ('actor_kind', models.CharField(default='agent', max_length=10, verbose_name='origen')),
-                ('field', models.CharField(max_length=20, verbose_name='campo')),
-                ('old_value', models.CharField(blank=True, max_length=150, verbose_name='valor anterior')),
-                ('new_value', models.CharField(blank=True, max_length=150, verbose_name='valor nuevo')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='usuario')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='tickets.ticket', verbose_name='ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="fecha"),
+                ),
+                (
+                    "actor_kind",
+                    models.CharField(default="agent", max_length=10, verbose_name="origen"),
+                ),
+                ("field", models.CharField(max_length=20, verbose_name="campo")),
+                (
+                    "old_value",
+                    models.CharField(blank=True, max_length=150, verbose_name="valor anterior"),
+                ),
+                (
+                    "new_value",
+                    models.CharField(blank=True, max_length=150, verbose_name="valor nuevo"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="usuario",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'cambio',
-                'verbose_name_plural': 'historial',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "cambio",
+                "verbose_name_plural": "historial",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='NonWorkingDay',
+            name="NonWorkingDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='fecha')),
-                ('description', models.CharField(max_length=200, verbose_name='motivo')),
-                ('region', models.ForeignKey(blank=True, help_text='Déjelo vacío si el día es inhábil en todo el país.', null=True, on_delete=django.db.models.deletion.CASCADE, to='tickets.region', verbose_name='región')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="fecha")),
+                ("description", models.CharField(max_length=200, verbose_name="motivo")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Déjelo vacío si el día es inhábil en todo el país.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="tickets.region",
+                        verbose_name="región",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'día inhábil adicional',
-                'verbose_name_plural': 'días inhábiles adicionales',
-                'ordering': ['-date'],
-                'indexes': [models.Index(fields=['date'], name='tickets_non_date_f8aff4_idx')],
-                'constraints': [models.UniqueConstraint(fields=('date', 'region'), name='unique_nonworking_day_per_region')],
+                "verbose_name": "día inhábil adicional",
+                "verbose_name_plural": "días inhábiles adicionales",
+                "ordering": ["-date"],
+                "indexes": [models.Index(fields=["date"], name="tickets_non_date_f8aff4_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("date", "region"), name="unique_nonworking_day_per_region"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['-created_at'], name='ticket_created'),
+            model_name="ticket",
+            index=models.Index(fields=["-created_at"], name="ticket_created"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['-updated_at'], name='ticket_updated'),
+            model_name="ticket",
+            index=models.Index(fields=["-updated_at"], name="ticket_updated"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', '-created_at'], name='ticket_status_created'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['priority'], name='ticket_priority'),
+            model_name="ticket",
+            index=models.Index(fields=["priority"], name="ticket_priority"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['staff_due_at'], name='ticket_staff_due'),
+            model_name="ticket",
+            index=models.Index(fields=["staff_due_at"], name="ticket_staff_due"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'requester_due_at'], name='ticket_requester_due'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "requester_due_at"], name="ticket_requester_due"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['email'], name='ticket_email'),
+            model_name="ticket",
+            index=models.Index(fields=["email"], name="ticket_email"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['project_number'], name='ticket_project'),
+            model_name="ticket",
+            index=models.Index(fields=["project_number"], name="ticket_project"),
         ),
         migrations.AddIndex(
-            model_name='reply',
-            index=models.Index(fields=['ticket', 'created_at'], name='reply_ticket_created'),
+            model_name="reply",
+            index=models.Index(fields=["ticket", "created_at"], name="reply_ticket_created"),
         ),
         migrations.AddIndex(
-            model_name='outgoingemail',
-            index=models.Index(fields=['state', 'next_attempt_at'], name='outbox_due'),
+            model_name="outgoingemail",
+            index=models.Index(fields=["state", "next_attempt_at"], name="outbox_due"),
         ),
         migrations.AddIndex(
-            model_name='outgoingemail',
-            index=models.Index(fields=['to'], name='outbox_to'),
+            model_name="outgoingemail",
+            index=models.Index(fields=["to"], name="outbox_to"),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['ticket', 'created_at'], name='event_ticket_created'),
+            model_name="ticketevent",
+            index=models.Index(fields=["ticket", "created_at"], name="event_ticket_created"),
         ),
     ]

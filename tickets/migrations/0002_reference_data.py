@@ -40,7 +40,9 @@ def seed(apps, schema_editor):
     for position, name in enumerate(CATEGORIES, start=1):
         Category.objects.get_or_create(name=name, defaults={"position": position * 10})
     for position, (code, name, subdiv) in enumerate(REGIONS, start=1):
-        Region.objects.get_or_create(code=code, defaults={"name": name, "holiday_subdiv": subdiv, "position": position * 10})
+        Region.objects.get_or_create(
+            code=code, defaults={"name": name, "holiday_subdiv": subdiv, "position": position * 10}
+        )
     Sequence.objects.get_or_create(name="ticket", defaults={"value": 0})
 
 

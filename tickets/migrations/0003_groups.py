@@ -26,18 +26,22 @@ AGENT_PERMISSIONS = [
 # Supervisors also manage the reference data, the canned texts and the agents.
 # Not delete_ticket (superusers only) and not delete_user: an agent who leaves is
 # deactivated, so that their name stays on the history they wrote.
-SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
-    ("tickets", f"{verb}_{model}")
-    for model in ["category", "region", "cannedresponse", "regionalcontact", "nonworkingday"]
-    for verb in ["add", "change", "delete"]
-] + [
-    # "Reenviar" on a failed e-mail is a change of the outbox row.
-    ("tickets", "change_outgoingemail"),
-    ("auth", "view_user"),
-    ("auth", "add_user"),
-    ("auth", "change_user"),
-    ("auth", "view_group"),
-]
+SUPERVISOR_PERMISSIONS = (
+    AGENT_PERMISSIONS
+    + [
+        ("tickets", f"{verb}_{model}")
+        for model in ["category", "region", "cannedresponse", "regionalcontact", "nonworkingday"]
+        for verb in ["add", "change", "delete"]
+    ]
+    + [
+        # "Reenviar" on a failed e-mail is a change of the outbox row.
+        ("tickets", "change_outgoingemail"),
+        ("auth", "view_user"),
+        ("auth", "add_user"),
+        ("auth", "change_user"),
+        ("auth", "view_group"),
+    ]
+)
 
 GROUPS = {"Agentes": AGENT_PERMISSIONS, "Supervisores": SUPERVISOR_PERMISSIONS}
 
@@ -57,7 +61,9 @@ def create_groups(apps, schema_editor):
     for name, wanted in GROUPS.items():
         group, _created = Group.objects.get_or_create(name=name)
         for app_label, codename in wanted:
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
 
 def delete_groups(apps, schema_editor):

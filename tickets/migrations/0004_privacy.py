@@ -65,7 +65,9 @@ def seed(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     group, _created = Group.objects.get_or_create(name="Supervisores")
     for app_label, codename in SUPERVISOR_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
 
 
 def unseed(apps, schema_editor):
@@ -73,13 +75,14 @@ def unseed(apps, schema_editor):
     codenames = [codename for _app, codename in SUPERVISOR_PERMISSIONS]
     group = apps.get_model("auth", "Group").objects.filter(name="Supervisores").first()
     if group:
-        group.permissions.remove(*Permission.objects.filter(content_type__app_label="tickets", codename__in=codenames))
+        group.permissions.remove(
+            *Permission.objects.filter(content_type__app_label="tickets", codename__in=codenames)
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0003_groups'),
+        ("tickets", "0003_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
@@ -87,57 +90,177 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PrivacyNotice',
+            name="PrivacyNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='título')),
-                ('body', models.TextField(help_text='Texto simple: una línea en blanco separa los párrafos. Se reemplazan al mostrarlo: {correo_privacidad}, {meses_conservacion}, {dias_correos} y {dias_registro_accesos}.', verbose_name='texto')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='actualizado')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actualizado por')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="título")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Texto simple: una línea en blanco separa los párrafos. Se reemplazan al mostrarlo: {correo_privacidad}, {meses_conservacion}, {dias_correos} y {dias_registro_accesos}.",
+                        verbose_name="texto",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="actualizado")),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actualizado por",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'aviso de privacidad',
-                'verbose_name_plural': 'aviso de privacidad',
+                "verbose_name": "aviso de privacidad",
+                "verbose_name_plural": "aviso de privacidad",
             },
         ),
         migrations.CreateModel(
-            name='AccessLog',
+            name="AccessLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fecha')),
-                ('kind', models.CharField(choices=[('admin_view', 'Vista en admin'), ('admin_download', 'Descarga en admin'), ('public_view', 'Vista pública'), ('public_download', 'Descarga pública')], max_length=16, verbose_name='tipo')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='dirección IP')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='accesses', to='tickets.ticket', verbose_name='ticket')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='usuario')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="fecha"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("admin_view", "Vista en admin"),
+                            ("admin_download", "Descarga en admin"),
+                            ("public_view", "Vista pública"),
+                            ("public_download", "Descarga pública"),
+                        ],
+                        max_length=16,
+                        verbose_name="tipo",
+                    ),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(
+                        blank=True, null=True, verbose_name="dirección IP"
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="accesses",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="usuario",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'acceso a un ticket',
-                'verbose_name_plural': 'registro de accesos',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['ticket', 'created_at'], name='access_ticket_created'), models.Index(fields=['created_at'], name='access_created')],
+                "verbose_name": "acceso a un ticket",
+                "verbose_name_plural": "registro de accesos",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["ticket", "created_at"], name="access_ticket_created"),
+                    models.Index(fields=["created_at"], name="access_created"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DataRequest',
+            name="DataRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fecha')),
-                ('action', models.CharField(choices=[('export', 'Exportar sus datos (acceso y portabilidad)'), ('rectify', 'Rectificar nombre o e-mail'), ('erase', 'Suprimir (anonimizar sus tickets)')], max_length=10, verbose_name='acción')),
-                ('email', models.EmailField(blank=True, help_text='Vacío cuando los datos de la dirección fueron suprimidos.', max_length=254, verbose_name='e-mail')),
-                ('email_sha256', models.CharField(max_length=64, verbose_name='SHA-256 del e-mail')),
-                ('email_domain', models.CharField(max_length=254, verbose_name='dominio')),
-                ('new_name', models.CharField(blank=True, max_length=100, verbose_name='nombre nuevo')),
-                ('new_email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail nuevo')),
-                ('reference', models.CharField(blank=True, help_text='N° de oficio, carta o correo con que llegó la solicitud. No escriba aquí nombres ni direcciones.', max_length=200, verbose_name='referencia')),
-                ('ticket_count', models.PositiveIntegerField(default=0, verbose_name='tickets')),
-                ('details', models.CharField(blank=True, max_length=300, verbose_name='detalle')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='realizada por')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="fecha"),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("export", "Exportar sus datos (acceso y portabilidad)"),
+                            ("rectify", "Rectificar nombre o e-mail"),
+                            ("erase", "Suprimir (anonimizar sus tickets)"),
+                        ],
+                        max_length=10,
+                        verbose_name="acción",
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True,
+                        help_text="Vacío cuando los datos de la dirección fueron suprimidos.",
+                        max_length=254,
+                        verbose_name="e-mail",
+                    ),
+                ),
+                (
+                    "email_sha256",
+                    models.CharField(max_length=64, verbose_name="SHA-256 del e-mail"),
+                ),
+                ("email_domain", models.CharField(max_length=254, verbose_name="dominio")),
+                (
+                    "new_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="nombre nuevo"),
+                ),
+                (
+                    "new_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="e-mail nuevo"),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True,
+                        help_text="N° de oficio, carta o correo con que llegó la solicitud. No escriba aquí nombres ni direcciones.",
+                        max_length=200,
+                        verbose_name="referencia",
+                    ),
+                ),
+                ("ticket_count", models.PositiveIntegerField(default=0, verbose_name="tickets")),
+                ("details", models.CharField(blank=True, max_length=300, verbose_name="detalle")),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="realizada por",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'solicitud de datos personales',
-                'verbose_name_plural': 'solicitudes de datos personales',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['email_sha256'], name='datarequest_email_sha256')],
+                "verbose_name": "solicitud de datos personales",
+                "verbose_name_plural": "solicitudes de datos personales",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [models.Index(fields=["email_sha256"], name="datarequest_email_sha256")],
             },
         ),
         migrations.RunPython(seed, unseed),

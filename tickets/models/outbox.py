@@ -21,9 +21,16 @@ class OutgoingEmail(models.Model):
     body_text = models.TextField(_("texto"))
     body_html = models.TextField(_("HTML"), blank=True)
     ticket = models.ForeignKey(
-        "tickets.Ticket", models.SET_NULL, null=True, blank=True, related_name="emails", verbose_name=_("ticket")
+        "tickets.Ticket",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="emails",
+        verbose_name=_("ticket"),
     )
-    state = models.CharField(_("estado"), max_length=10, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(
+        _("estado"), max_length=10, choices=State.choices, default=State.QUEUED
+    )
     attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
     next_attempt_at = models.DateTimeField(_("próximo intento"), default=timezone.now)
     last_error = models.TextField(_("último error"), blank=True)

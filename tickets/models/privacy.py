@@ -92,7 +92,11 @@ class DataRequest(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("realizada por")
     )
     action = models.CharField(_("acción"), max_length=10, choices=Action.choices)
-    email = models.EmailField(_("e-mail"), blank=True, help_text=_("Vacío cuando los datos de la dirección fueron suprimidos."))
+    email = models.EmailField(
+        _("e-mail"),
+        blank=True,
+        help_text=_("Vacío cuando los datos de la dirección fueron suprimidos."),
+    )
     email_sha256 = models.CharField(_("SHA-256 del e-mail"), max_length=64)
     email_domain = models.CharField(_("dominio"), max_length=254)
     new_name = models.CharField(_("nombre nuevo"), max_length=100, blank=True)
@@ -101,7 +105,9 @@ class DataRequest(models.Model):
         _("referencia"),
         max_length=200,
         blank=True,
-        help_text=_("N° de oficio, carta o correo con que llegó la solicitud. No escriba aquí nombres ni direcciones."),
+        help_text=_(
+            "N° de oficio, carta o correo con que llegó la solicitud. No escriba aquí nombres ni direcciones."
+        ),
     )
     ticket_count = models.PositiveIntegerField(_("tickets"), default=0)
     details = models.CharField(_("detalle"), max_length=300, blank=True)
@@ -132,12 +138,19 @@ class AccessLog(models.Model):
 
     PUBLIC_KINDS = [Kind.PUBLIC_VIEW, Kind.PUBLIC_DOWNLOAD]
 
-    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="accesses", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, models.CASCADE, related_name="accesses", verbose_name=_("ticket")
+    )
     created_at = models.DateTimeField(_("fecha"), default=timezone.now)
     kind = models.CharField(_("tipo"), max_length=16, choices=Kind.choices)
     # Staff only: the public pages have no accounts.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("usuario")
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("usuario"),
     )
     ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
 

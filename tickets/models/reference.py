@@ -10,7 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 class Category(models.Model):
     name = models.CharField(_("nombre"), max_length=100, unique=True)
-    is_active = models.BooleanField(_("activa"), default=True, help_text=_("Las categorías inactivas no se ofrecen en el formulario."))
+    is_active = models.BooleanField(
+        _("activa"),
+        default=True,
+        help_text=_("Las categorías inactivas no se ofrecen en el formulario."),
+    )
     position = models.PositiveSmallIntegerField(_("orden"), default=100)
     agents = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -30,7 +34,12 @@ class Category(models.Model):
 
 
 class Region(models.Model):
-    code = models.CharField(_("código"), max_length=5, unique=True, help_text=_("Código ISO 3166-2:CL (p. ej. AP, RM); NC para Nivel Central."))
+    code = models.CharField(
+        _("código"),
+        max_length=5,
+        unique=True,
+        help_text=_("Código ISO 3166-2:CL (p. ej. AP, RM); NC para Nivel Central."),
+    )
     name = models.CharField(_("nombre"), max_length=100)
     # The `holidays` subdivision whose calendar applies; Nivel Central uses RM's.
     holiday_subdiv = models.CharField(_("calendario de feriados"), max_length=5)
@@ -55,7 +64,9 @@ class Region(models.Model):
 class RegionalContact(models.Model):
     """Whom to contact when the help desk itself is down (the manual's last section)."""
 
-    region = models.ForeignKey(Region, models.CASCADE, related_name="contacts", verbose_name=_("región"))
+    region = models.ForeignKey(
+        Region, models.CASCADE, related_name="contacts", verbose_name=_("región")
+    )
     name = models.CharField(_("nombre"), max_length=120)
     role = models.CharField(_("cargo"), max_length=120, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
@@ -89,7 +100,11 @@ class NonWorkingDay(models.Model):
         ordering = ["-date"]
         verbose_name = _("día inhábil adicional")
         verbose_name_plural = _("días inhábiles adicionales")
-        constraints = [models.UniqueConstraint(fields=["date", "region"], name="unique_nonworking_day_per_region")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "region"], name="unique_nonworking_day_per_region"
+            )
+        ]
         indexes = [models.Index(fields=["date"])]
 
     def __str__(self):
@@ -97,9 +112,15 @@ class NonWorkingDay(models.Model):
         return f"{self.date:%Y-%m-%d} · {where} · {self.description}"
 
     @classmethod
-    def dates_for(cls, region, start: datetime.date, end: datetime.date) -> frozenset[datetime.date]:
+    def dates_for(
+        cls, region, start: datetime.date, end: datetime.date
+    ) -> frozenset[datetime.date]:
         q = cls.objects.filter(date__gte=start, date__lte=end)
-        q = q.filter(Q(region__isnull=True) | Q(region=region)) if region else q.filter(region__isnull=True)
+        q = (
+            q.filter(Q(region__isnull=True) | Q(region=region))
+            if region
+            else q.filter(region__isnull=True)
+        )
         return frozenset(q.values_list("date", flat=True))
 
 
@@ -107,7 +128,9 @@ class CannedResponse(models.Model):
     title = models.CharField(_("título"), max_length=120, unique=True)
     body = models.TextField(
         _("texto"),
-        help_text=_("Puede usar {nombre}, {id_seguimiento}, {numero} y {enlace}; se reemplazan al insertarla."),
+        help_text=_(
+            "Puede usar {nombre}, {id_seguimiento}, {numero} y {enlace}; se reemplazan al insertarla."
+        ),
     )
     is_active = models.BooleanField(_("activa"), default=True)
 

@@ -29,7 +29,13 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Cerrado")
 
 
-OPEN_STATUSES = [Status.NEW, Status.WAITING_STAFF, Status.ANSWERED, Status.IN_PROGRESS, Status.ON_HOLD]
+OPEN_STATUSES = [
+    Status.NEW,
+    Status.WAITING_STAFF,
+    Status.ANSWERED,
+    Status.IN_PROGRESS,
+    Status.ON_HOLD,
+]
 FINISHED_STATUSES = [Status.RESOLVED, Status.CLOSED]
 # While the ticket waits on staff the response clock runs.
 STAFF_CLOCK_STATUSES = [Status.NEW, Status.WAITING_STAFF, Status.IN_PROGRESS]
@@ -63,23 +69,33 @@ class Sequence(models.Model):
 
 class Ticket(models.Model):
     number = models.PositiveIntegerField(_("número"), unique=True, editable=False)
-    tracking_id = models.CharField(_("ID de seguimiento"), max_length=12, unique=True, editable=False)
+    tracking_id = models.CharField(
+        _("ID de seguimiento"), max_length=12, unique=True, editable=False
+    )
     # Set by the submission form so that a double click or a refreshed POST finds
     # the ticket it already created instead of making a second one.
     submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     name = models.CharField(_("nombre"), max_length=100)
     email = models.EmailField(_("e-mail"))
-    category = models.ForeignKey(Category, models.PROTECT, related_name="tickets", verbose_name=_("categoría"))
-    region = models.ForeignKey(Region, models.PROTECT, related_name="tickets", verbose_name=_("región"))
+    category = models.ForeignKey(
+        Category, models.PROTECT, related_name="tickets", verbose_name=_("categoría")
+    )
+    region = models.ForeignKey(
+        Region, models.PROTECT, related_name="tickets", verbose_name=_("región")
+    )
     project_number = models.PositiveIntegerField(_("número de proyecto"))
     subject = models.CharField(_("asunto"), max_length=120, blank=True)
     message = models.TextField(_("mensaje"))
     ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
     language = models.CharField(_("idioma"), max_length=8, default="es")
 
-    status = models.CharField(_("estado"), max_length=12, choices=Status.choices, default=Status.NEW)
-    priority = models.PositiveSmallIntegerField(_("prioridad"), choices=Priority.choices, default=Priority.LOW)
+    status = models.CharField(
+        _("estado"), max_length=12, choices=Status.choices, default=Status.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("prioridad"), choices=Priority.choices, default=Priority.LOW
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -168,8 +184,18 @@ class Ticket(models.Model):
     # --- verbs ---------------------------------------------------------------
     # What a verb reads to decide and then writes: never anything a form edits.
     STATE_FIELDS = [
-        "status", "priority", "category", "assignee", "closed_at", "closed_by_system", "reply_count",
-        "last_replier", "staff_due_at", "requester_due_at", "awaiting_information", "updated_at",
+        "status",
+        "priority",
+        "category",
+        "assignee",
+        "closed_at",
+        "closed_by_system",
+        "reply_count",
+        "last_replier",
+        "staff_due_at",
+        "requester_due_at",
+        "awaiting_information",
+        "updated_at",
     ]
 
     def _lock(self):
@@ -184,7 +210,9 @@ class Ticket(models.Model):
         hence the lock. SQLite ignores FOR UPDATE; its IMMEDIATE transactions
         serialise writers anyway.
         """
-        self.refresh_from_db(from_queryset=Ticket.objects.select_for_update(), fields=self.STATE_FIELDS)
+        self.refresh_from_db(
+            from_queryset=Ticket.objects.select_for_update(), fields=self.STATE_FIELDS
+        )
 
     def _save_state(self):
         self.save(update_fields=self.STATE_FIELDS)
@@ -196,7 +224,12 @@ class Ticket(models.Model):
             old_value = str(old) if old is not None else ""
             new_value = str(new) if new is not None else ""
         TicketEvent.objects.create(
-            ticket=self, actor=actor, actor_kind=actor_kind, field=field, old_value=old_value, new_value=new_value
+            ticket=self,
+            actor=actor,
+            actor_kind=actor_kind,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
         )
 
     def _set_status(self, new, *, actor=None, actor_kind="agent", now=None):
@@ -212,7 +245,9 @@ class Ticket(models.Model):
         elif old in FINISHED_STATUSES:
             self.closed_at = None
             self.closed_by_system = False
-        self.record("status", Status(old).label, Status(new).label, actor=actor, actor_kind=actor_kind)
+        self.record(
+            "status", Status(old).label, Status(new).label, actor=actor, actor_kind=actor_kind
+        )
 
     def add_attachments(self, files, *, reply=None):
         for f in files:
@@ -234,7 +269,12 @@ class Ticket(models.Model):
         self._lock()
         now = timezone.now()
         reply = Reply.objects.create(
-            ticket=self, kind=Reply.Kind.REQUESTER, author_name=self.name, message=message, ip_address=ip_address, created_at=now
+            ticket=self,
+            kind=Reply.Kind.REQUESTER,
+            author_name=self.name,
+            message=message,
+            ip_address=ip_address,
+            created_at=now,
         )
         self.add_attachments(files, reply=reply)
         # A reply on a finished ticket reopens it: the requester is not done.
@@ -292,7 +332,9 @@ class Ticket(models.Model):
         if self.status == Status.RESOLVED:
             return
         now = timezone.now()
-        self._set_status(Status.RESOLVED, actor=user, actor_kind="agent" if user else "requester", now=now)
+        self._set_status(
+            Status.RESOLVED, actor=user, actor_kind="agent" if user else "requester", now=now
+        )
         self.updated_at = now
         self._save_state()
         if user is not None:
@@ -320,7 +362,9 @@ class Ticket(models.Model):
                 # Set by hand (e.g. the answer went by phone): the requester's clock
                 # starts now, so the ticket closes by itself like any answered one.
                 self.staff_due_at = None
-                self.requester_due_at = self.business_deadline(now, settings.REQUESTER_RESPONSE_HOURS)
+                self.requester_due_at = self.business_deadline(
+                    now, settings.REQUESTER_RESPONSE_HOURS
+                )
                 self.awaiting_information = False
             if new == Status.RESOLVED:
                 emails.ticket_resolved(self)
@@ -334,7 +378,10 @@ class Ticket(models.Model):
             self.record("category", self.category, fields["category"], actor=user)
             self.category = fields["category"]
             changed = True
-        if "assignee" in fields and (fields["assignee"].pk if fields["assignee"] else None) != self.assignee_id:
+        if (
+            "assignee" in fields
+            and (fields["assignee"].pk if fields["assignee"] else None) != self.assignee_id
+        ):
             old = self.assignee
             self.record("assignee", user_label(old), user_label(fields["assignee"]), actor=user)
             self.assignee = fields["assignee"]
@@ -394,12 +441,20 @@ class Ticket(models.Model):
             # Stored text, so written in the requester's language like the notice.
             with translation.override(self.language):
                 message = str(
-                    _("Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo.")
+                    _(
+                        "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
+                    )
                     if new == Status.CLOSED
-                    else _("Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo.")
+                    else _(
+                        "Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo."
+                    )
                 )
             Reply.objects.create(
-                ticket=self, kind=Reply.Kind.SYSTEM, author_name=self.SYSTEM_NAME, message=message, created_at=now
+                ticket=self,
+                kind=Reply.Kind.SYSTEM,
+                author_name=self.SYSTEM_NAME,
+                message=message,
+                created_at=now,
             )
             emails.ticket_closed_automatically(self)
         return True
@@ -425,7 +480,12 @@ class Ticket(models.Model):
         """
         name, text = "Anonimizado", "[eliminado]"
         with transaction.atomic():
-            row = Ticket.objects.select_for_update().filter(pk=self.pk).values_list("name", "email", "last_replier").first()
+            row = (
+                Ticket.objects.select_for_update()
+                .filter(pk=self.pk)
+                .values_list("name", "email", "last_replier")
+                .first()
+            )
             if row is None or row[1].endswith(self.ANONYMIZED_EMAIL_SUFFIX):
                 return None
             old_name, _email, last_replier = row
@@ -440,7 +500,9 @@ class Ticket(models.Model):
             # The access log keeps who opened the ticket, but not the requester's address.
             from .privacy import AccessLog
 
-            AccessLog.objects.filter(ticket=self, kind__in=AccessLog.PUBLIC_KINDS).update(ip_address=None)
+            AccessLog.objects.filter(ticket=self, kind__in=AccessLog.PUBLIC_KINDS).update(
+                ip_address=None
+            )
             fields = {
                 "name": name,
                 "email": f"anonimizado-{self.number}{self.ANONYMIZED_EMAIL_SUFFIX}",
@@ -471,10 +533,17 @@ class Reply(models.Model):
         AGENT = "agent", _("Agente")
         SYSTEM = "system", _("Sistema")
 
-    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="replies", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, models.CASCADE, related_name="replies", verbose_name=_("ticket")
+    )
     kind = models.CharField(_("autor"), max_length=10, choices=Kind.choices)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agente")
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("agente"),
     )
     author_name = models.CharField(_("nombre"), max_length=150)
     message = models.TextField(_("mensaje"))
@@ -494,10 +563,17 @@ class Reply(models.Model):
 
 
 class Attachment(models.Model):
-    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="attachments", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, models.CASCADE, related_name="attachments", verbose_name=_("ticket")
+    )
     # Empty for files sent with the ticket itself.
     reply = models.ForeignKey(
-        Reply, models.CASCADE, null=True, blank=True, related_name="attachments", verbose_name=_("respuesta")
+        Reply,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("respuesta"),
     )
     file = models.FileField(_("archivo"), upload_to=uploads.random_storage_name, max_length=200)
     original_name = models.CharField(_("nombre original"), max_length=200)
@@ -521,10 +597,17 @@ class Attachment(models.Model):
 class TicketEvent(models.Model):
     """One change of status, priority, category or assignee: who, when, from what, to what."""
 
-    ticket = models.ForeignKey(Ticket, models.CASCADE, related_name="events", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
     created_at = models.DateTimeField(_("fecha"), default=timezone.now)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("usuario")
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("usuario"),
     )
     actor_kind = models.CharField(_("origen"), max_length=10, default="agent")
     field = models.CharField(_("campo"), max_length=20)

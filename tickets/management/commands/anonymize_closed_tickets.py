@@ -51,8 +51,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Contar los tickets que se anonimizarían, sin cambiar nada.")
-        parser.add_argument("--batch-size", type=int, default=200, help="Tickets leídos por consulta (por defecto 200).")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Contar los tickets que se anonimizarían, sin cambiar nada.",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=200,
+            help="Tickets leídos por consulta (por defecto 200).",
+        )
 
     def handle(self, *, dry_run, batch_size, **options):
         if batch_size < 1:
@@ -62,7 +71,9 @@ class Command(BaseCommand):
         since = f"closed before {cutoff:%Y-%m-%d}, retention {months} months"
         if dry_run:
             count = due(cutoff).count()
-            self.stdout.write(f"would anonymize {count} tickets ({since}); dry run, nothing changed")
+            self.stdout.write(
+                f"would anonymize {count} tickets ({since}); dry run, nothing changed"
+            )
             return
         counts = self.run(cutoff, batch_size)
         self.stdout.write(
@@ -74,7 +85,9 @@ class Command(BaseCommand):
         counts = Counter()
         after = 0
         while True:
-            batch = list(due(cutoff).filter(pk__gt=after).only("pk", "number", "tracking_id")[:batch_size])
+            batch = list(
+                due(cutoff).filter(pk__gt=after).only("pk", "number", "tracking_id")[:batch_size]
+            )
             if not batch:
                 return counts
             after = batch[-1].pk

@@ -51,7 +51,9 @@ def due_batches(now, size):
         if after is not None:
             due, pk = after
             # The first condition alone is a range on the (status, requester_due_at) index.
-            page = q.filter(requester_due_at__gte=due).filter(Q(requester_due_at__gt=due) | Q(pk__gt=pk))
+            page = q.filter(requester_due_at__gte=due).filter(
+                Q(requester_due_at__gt=due) | Q(pk__gt=pk)
+            )
         batch = list(page[:size])
         if not batch:
             return
@@ -70,10 +72,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--dry-run", action="store_true", help="Listar los tickets que se cerrarían, sin cambiar nada."
+            "--dry-run",
+            action="store_true",
+            help="Listar los tickets que se cerrarían, sin cambiar nada.",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=200, help="Tickets leídos por consulta (por defecto 200)."
+            "--batch-size",
+            type=int,
+            default=200,
+            help="Tickets leídos por consulta (por defecto 200).",
         )
 
     def handle(self, *, dry_run, batch_size, **options):
@@ -84,14 +91,19 @@ class Command(BaseCommand):
         # The notices leave through send_queued_mail: sending each one from an
         # after-commit thread would start one thread (and one database connection)
         # per closed ticket, killed half-way when this short-lived process exits.
-        with translation.override(settings.LANGUAGE_CODE), override_settings(EMAIL_SEND_ON_COMMIT=False):
+        with (
+            translation.override(settings.LANGUAGE_CODE),
+            override_settings(EMAIL_SEND_ON_COMMIT=False),
+        ):
             counts = self.run(now, batch_size, dry_run)
             closed = counts[Status.CLOSED] + counts[Status.RESOLVED]
             detail = f"{Status.CLOSED.label} {counts[Status.CLOSED]}, {Status.RESOLVED.label} {counts[Status.RESOLVED]}"
             if dry_run:
                 self.stdout.write(f"would close {closed} ({detail}); dry run, nothing changed")
             else:
-                self.stdout.write(f"closed {closed} ({detail}), skipped {counts['skipped']}, errors {counts['errors']}")
+                self.stdout.write(
+                    f"closed {closed} ({detail}), skipped {counts['skipped']}, errors {counts['errors']}"
+                )
 
     def run(self, now, batch_size, dry_run) -> Counter:
         counts = Counter()
@@ -130,7 +142,12 @@ class Command(BaseCommand):
             return
         if closed:
             short_id = tracking.short(ticket.tracking_id)
-            log.info("close_stalled_tickets: ticket #%s %s closed as %s", ticket.number, short_id, new.label)
+            log.info(
+                "close_stalled_tickets: ticket #%s %s closed as %s",
+                ticket.number,
+                short_id,
+                new.label,
+            )
             counts[new] += 1
         else:
             # Another run closed it, or the requester or an agent wrote meanwhile.

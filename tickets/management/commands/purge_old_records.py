@@ -27,7 +27,9 @@ def old_emails(now):
 
 
 def old_accesses(now):
-    return AccessLog.objects.filter(created_at__lt=now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS))
+    return AccessLog.objects.filter(
+        created_at__lt=now - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
+    )
 
 
 class Command(BaseCommand):
@@ -37,8 +39,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Contar lo que se borraría, sin borrar nada.")
-        parser.add_argument("--batch-size", type=int, default=1000, help="Filas borradas por consulta (por defecto 1000).")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Contar lo que se borraría, sin borrar nada."
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=1000,
+            help="Filas borradas por consulta (por defecto 1000).",
+        )
 
     def handle(self, *, dry_run, batch_size, **options):
         if batch_size < 1:

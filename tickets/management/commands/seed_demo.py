@@ -18,12 +18,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
-            raise CommandError("seed_demo creates accounts with known passwords: it only runs with DEBUG=1.")
+            raise CommandError(
+                "seed_demo creates accounts with known passwords: it only runs with DEBUG=1."
+            )
         for username, password, group, first, last, is_superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": first, "last_name": last, "email": f"{username}@example.org",
-                          "is_staff": True, "is_superuser": is_superuser},
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.org",
+                    "is_staff": True,
+                    "is_superuser": is_superuser,
+                },
             )
             if created:
                 user.set_password(password)
@@ -32,16 +39,20 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=group))
         if not Ticket.objects.exists():
             submit_ticket(
-                name="María González", email="mgonzalez@example.org",
+                name="María González",
+                email="mgonzalez@example.org",
                 category=Category.objects.get(name="Claves SIGEC - Cambio de clave"),
-                region=Region.objects.get(code="AP"), project_number=29928,
+                region=Region.objects.get(code="AP"),
+                project_number=29928,
                 message="No puedo ingresar a SIGEC.\nOlvidé mi clave y el cambio de clave no me llega al correo.",
                 ip_address="192.168.21.120",
             )
             submit_ticket(
-                name="Pedro Muñoz", email="pmunoz@example.org",
+                name="Pedro Muñoz",
+                email="pmunoz@example.org",
                 category=Category.objects.get(name="Rendiciones de cuentas"),
-                region=Region.objects.get(code="NB"), project_number=31005,
+                region=Region.objects.get(code="NB"),
+                project_number=31005,
                 message="Error al enviar la rendición de octubre.\nEl sistema muestra «Error inesperado».",
                 ip_address="192.168.21.139",
             )

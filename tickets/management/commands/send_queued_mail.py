@@ -14,7 +14,9 @@ from tickets.models import OutgoingEmail
 
 
 class Command(BaseCommand):
-    help = "Envía los correos en cola (reintentos con espera creciente). Cron lo ejecuta cada minuto."
+    help = (
+        "Envía los correos en cola (reintentos con espera creciente). Cron lo ejecuta cada minuto."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=None, help="Enviar a lo más N mensajes.")
