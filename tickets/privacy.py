@@ -8,7 +8,6 @@ but a request must never miss a ticket because of "Alicia@…". These are rare,
 one-person operations, so the scan an ``iexact`` costs on PostgreSQL is acceptable.
 """
 
-import csv
 import io
 import json
 import zipfile
@@ -30,6 +29,7 @@ from tickets.models import (
     user_label,
 )
 from tickets.models.privacy import address_fingerprint
+from tickets.spreadsheets import csv_bytes_from_dicts
 
 Action = DataRequest.Action
 
@@ -185,13 +185,7 @@ def export_zip(email: str) -> bytes:
             "datos.json", json.dumps({"email": address, **data}, ensure_ascii=False, indent=2)
         )
         for name, rows in data.items():
-            out = io.StringIO()
-            fields = list(rows[0]) if rows else []
-            writer = csv.DictWriter(out, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-            # With a BOM so that Excel, which most offices open CSVs with, reads the accents.
-            z.writestr(f"{name}.csv", out.getvalue().encode("utf-8-sig"))
+            z.writestr(f"{name}.csv", csv_bytes_from_dicts(rows))
     return buf.getvalue()
 
 
