@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from tests.conftest import make_ticket, pdf, png
-from tickets import emails, privacy
+from tickets import data_requests, emails
 from tickets.models import AccessLog, Attachment, DataRequest, OutgoingEmail, Reply, Ticket
 
 ADD = reverse("admin:tickets_datarequest_add")
@@ -96,7 +96,7 @@ def unzip(data: bytes) -> dict[str, str]:
 # --- export -----------------------------------------------------------------------------------------
 def test_the_export_holds_every_piece_of_the_addresses_data(alicia):
     first, second, _roberto = alicia
-    files = unzip(privacy.export_zip(ALICIA))
+    files = unzip(data_requests.export_zip(ALICIA))
     assert set(files) == {
         "LEAME.txt",
         "datos.json",
@@ -135,7 +135,7 @@ def test_the_export_holds_every_piece_of_the_addresses_data(alicia):
 
 
 def test_the_csv_files_hold_the_same_rows_as_the_json(alicia):
-    files = unzip(privacy.export_zip(ALICIA))
+    files = unzip(data_requests.export_zip(ALICIA))
     data = json.loads(files["datos.json"])
     for name in ("tickets", "respuestas", "adjuntos", "notificaciones", "accesos"):
         rows = list(csv.DictReader(io.StringIO(files[f"{name}.csv"])))
@@ -144,15 +144,15 @@ def test_the_csv_files_hold_the_same_rows_as_the_json(alicia):
 
 
 def test_the_export_holds_nothing_of_another_address(alicia):
-    everything = "\n".join(unzip(privacy.export_zip(ALICIA)).values())
+    everything = "\n".join(unzip(data_requests.export_zip(ALICIA)).values())
     for trace in ROBERTO_TRACES:
         assert trace not in everything
-    roberto = "\n".join(unzip(privacy.export_zip(ROBERTO)).values())
+    roberto = "\n".join(unzip(data_requests.export_zip(ROBERTO)).values())
     assert "Roberto Muñoz" in roberto and "Alicia" not in roberto
 
 
 def test_the_export_of_an_address_without_tickets_is_empty_not_an_error(db):
-    data = json.loads(unzip(privacy.export_zip("nadie@example.org"))["datos.json"])
+    data = json.loads(unzip(data_requests.export_zip("nadie@example.org"))["datos.json"])
     assert data["tickets"] == [] and data["notificaciones"] == []
 
 
@@ -163,16 +163,16 @@ def test_the_search_finds_the_data_before_the_erasure(alicia):
 
 
 def test_erasure_leaves_no_trace_of_the_address_in_the_database(alicia, supervisor):
-    privacy.export(
+    data_requests.export(
         ALICIA, by=supervisor, reference="Oficio 123"
     )  # the log held the address until now
-    privacy.erase(ALICIA, by=supervisor, reference="Oficio 124")
+    data_requests.erase(ALICIA, by=supervisor, reference="Oficio 124")
     for trace in ALICIA_TRACES:
         assert everywhere(trace) == [], trace
 
 
 def test_erasure_leaves_another_addresses_data_alone(alicia, supervisor):
-    privacy.erase(ALICIA, by=supervisor)
+    data_requests.erase(ALICIA, by=supervisor)
     for trace in ROBERTO_TRACES:
         assert everywhere(trace), trace
     roberto = Ticket.objects.get(email=ROBERTO)
@@ -189,7 +189,7 @@ def test_erasure_deletes_the_files_from_storage_and_only_theirs(alicia, supervis
     theirs = [a.file.name for a in Attachment.objects.filter(ticket=first)]
     others = [a.file.name for a in Attachment.objects.filter(ticket=roberto)]
     assert len(theirs) == 2 and all(storage.exists(p) for p in theirs + others)
-    privacy.erase(ALICIA, by=supervisor)
+    data_requests.erase(ALICIA, by=supervisor)
     assert not any(storage.exists(p) for p in theirs)
     assert all(storage.exists(p) for p in others)
     assert not Attachment.objects.filter(ticket=first).exists()
@@ -213,7 +213,7 @@ def test_erasure_keeps_what_statistics_need(alicia, supervisor):
         for t in Ticket.objects.filter(pk__in=[first.pk, second.pk])
     }
     replies = Reply.objects.filter(ticket=first).count()
-    privacy.erase(ALICIA, by=supervisor)
+    data_requests.erase(ALICIA, by=supervisor)
     after = {
         t.pk: {f: getattr(t, f) for f in kept}
         for t in Ticket.objects.filter(pk__in=[first.pk, second.pk])
@@ -226,7 +226,7 @@ def test_erasure_keeps_what_statistics_need(alicia, supervisor):
 
 
 def test_erasure_is_recorded_with_a_hash_and_the_domain_only(alicia, supervisor):
-    row = privacy.erase("  ALICIA@desarrollosocial.gob.cl ", by=supervisor, reference="Oficio 124")
+    row = data_requests.erase("  ALICIA@desarrollosocial.gob.cl ", by=supervisor, reference="Oficio 124")
     row.refresh_from_db()
     assert (row.action, row.by, row.ticket_count, row.reference) == (
         "erase",
@@ -241,8 +241,8 @@ def test_erasure_is_recorded_with_a_hash_and_the_domain_only(alicia, supervisor)
 
 
 def test_erasing_again_finds_nothing_to_do(alicia, supervisor):
-    privacy.erase(ALICIA, by=supervisor)
-    again = privacy.erase(ALICIA, by=supervisor)
+    data_requests.erase(ALICIA, by=supervisor)
+    again = data_requests.erase(ALICIA, by=supervisor)
     assert again.ticket_count == 0
     assert DataRequest.objects.filter(action="erase").count() == 2
 
@@ -251,7 +251,7 @@ def test_after_erasure_the_public_ticket_page_shows_no_personal_data(alicia, sup
     first, _second, _roberto = alicia
     before = client.get(first.get_absolute_url()).content.decode()
     assert "Alicia Rojas" in before and "No puedo ingresar la rendición" in before
-    privacy.erase(ALICIA, by=supervisor)
+    data_requests.erase(ALICIA, by=supervisor)
     html = client.get(first.get_absolute_url()).content.decode()
     assert f"Ticket número: {first.number}" in html
     for trace in [
@@ -270,7 +270,7 @@ def test_rectification_changes_name_and_email_on_all_their_tickets_and_only_thei
     alicia, supervisor
 ):
     first, second, roberto = alicia
-    row = privacy.rectify(
+    row = data_requests.rectify(
         ALICIA,
         new_name="Alicia Rojas Pérez",
         new_email="ARojas@desarrollosocial.gob.cl",
@@ -297,7 +297,7 @@ def test_rectification_changes_name_and_email_on_all_their_tickets_and_only_thei
 def test_rectifying_the_name_alone_keeps_the_address(alicia, supervisor):
     first, _second, _roberto = alicia
     Ticket.objects.filter(pk=first.pk).update(last_replier="Alicia Rojas")
-    privacy.rectify(ALICIA, new_name="Alicia Rojas Pérez", by=supervisor)
+    data_requests.rectify(ALICIA, new_name="Alicia Rojas Pérez", by=supervisor)
     first.refresh_from_db()
     assert (first.name, first.email, first.last_replier) == (
         "Alicia Rojas Pérez",
@@ -309,7 +309,7 @@ def test_rectifying_the_name_alone_keeps_the_address(alicia, supervisor):
 def test_an_agents_name_as_last_replier_is_not_rectified(alicia, supervisor):
     first, _second, _roberto = alicia
     Ticket.objects.filter(pk=first.pk).update(last_replier="Bruno Díaz")
-    privacy.rectify(ALICIA, new_name="Alicia Rojas Pérez", by=supervisor)
+    data_requests.rectify(ALICIA, new_name="Alicia Rojas Pérez", by=supervisor)
     first.refresh_from_db()
     assert first.last_replier == "Bruno Díaz"
 
@@ -320,15 +320,15 @@ def test_a_queued_notice_follows_the_new_address_and_a_sent_one_stays(alicia, su
     sent, queued = mails[0], mails[1]
     OutgoingEmail.objects.filter(pk=sent.pk).update(state=OutgoingEmail.State.SENT)
     OutgoingEmail.objects.filter(pk=queued.pk).update(state=OutgoingEmail.State.QUEUED)
-    privacy.rectify(ALICIA, new_email="arojas@desarrollosocial.gob.cl", by=supervisor)
+    data_requests.rectify(ALICIA, new_email="arojas@desarrollosocial.gob.cl", by=supervisor)
     sent.refresh_from_db()
     queued.refresh_from_db()
     assert (sent.to, queued.to) == (ALICIA, "arojas@desarrollosocial.gob.cl")
 
 
 def test_erasing_a_rectified_address_also_clears_the_rectification_record(alicia, supervisor):
-    privacy.rectify(ALICIA, new_email="arojas@desarrollosocial.gob.cl", by=supervisor)
-    privacy.erase("arojas@desarrollosocial.gob.cl", by=supervisor)
+    data_requests.rectify(ALICIA, new_email="arojas@desarrollosocial.gob.cl", by=supervisor)
+    data_requests.erase("arojas@desarrollosocial.gob.cl", by=supervisor)
     assert everywhere("arojas@") == [] and everywhere(ALICIA) == []
 
 
@@ -410,7 +410,7 @@ def test_the_done_when_journey_export_then_erase_then_nothing_on_the_public_page
 
 
 def test_the_log_finds_an_erased_address_by_its_hash(client, supervisor, alicia):
-    privacy.erase(ALICIA, by=supervisor)
+    data_requests.erase(ALICIA, by=supervisor)
     client.force_login(supervisor)
     assert (
         len(client.get(LIST, {"q": "ALICIA@desarrollosocial.gob.cl"}).context["cl"].result_list)
@@ -429,7 +429,7 @@ def test_a_superuser_may_carry_out_requests(client, superuser, alicia):
 
 
 def test_an_agent_gets_403_on_the_data_request_pages(client, agent, alicia, supervisor):
-    row = privacy.export(ROBERTO, by=supervisor)[0]
+    row = data_requests.export(ROBERTO, by=supervisor)[0]
     client.force_login(agent)
     assert client.get(ADD).status_code == 403
     assert (
@@ -444,7 +444,7 @@ def test_an_agent_gets_403_on_the_data_request_pages(client, agent, alicia, supe
 
 @pytest.mark.parametrize("who", ["supervisor", "superuser"])
 def test_nobody_edits_or_deletes_the_request_log(client, request, who, alicia, supervisor):
-    row = privacy.export(ALICIA, by=supervisor, reference="Oficio 123")[0]
+    row = data_requests.export(ALICIA, by=supervisor, reference="Oficio 123")[0]
     client.force_login(request.getfixturevalue(who))
     change = reverse("admin:tickets_datarequest_change", args=[row.pk])
     assert client.get(change).status_code == 200  # read-only
@@ -460,5 +460,5 @@ def test_nobody_edits_or_deletes_the_request_log(client, request, who, alicia, s
 
 
 def test_the_log_row_names_no_address_when_printed(alicia, supervisor):
-    row = privacy.export(ALICIA, by=supervisor)[0]
+    row = data_requests.export(ALICIA, by=supervisor)[0]
     assert ALICIA not in str(row) and "Exportar" in str(row)

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from tickets import views
+from tickets.views import ticket as views
 from tickets.logging import RedactingFormatter, gunicorn_access_atoms, redact
 
 

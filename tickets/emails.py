@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from tickets import outbox, ratelimit
-from tickets.models import OutgoingEmail
+from tickets.models.outgoing_email import OutgoingEmail
 
 log = logging.getLogger(__name__)
 

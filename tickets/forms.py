@@ -11,11 +11,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tickets import tracking, uploads
-from tickets.models import Category, Region
+from tickets.addresses import normalize_email
+from tickets.models import MAX_POSITIVE_INT, Category, Region
 
+# Said whenever a typed tracking ID is not one, by the form and by the look-up page.
+ID_SHAPE = _(
+    "Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."
+)
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-# The widest positive integer our column takes on every database.
-MAX_PROJECT_NUMBER = 2_147_483_647
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -52,7 +55,7 @@ def parse_project_number(value: str) -> int:
         }
         value = (params.get("proyecto") or [""])[0].strip()
     value = value.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", value) else value
-    if not re.fullmatch(r"\d+", value) or not 0 < int(value) <= MAX_PROJECT_NUMBER:
+    if not re.fullmatch(r"\d+", value) or not 0 < int(value) <= MAX_POSITIVE_INT:
         raise ValidationError(
             _(
                 "Escriba el número de proyecto (solo dígitos, por ejemplo 29928) "
@@ -120,7 +123,7 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
 
     def clean_email(self):
         # Stored lower-cased so that look-ups by address use the index.
-        return self.cleaned_data["email"].strip().lower()
+        return normalize_email(self.cleaned_data["email"])
 
     def clean_project_number(self):
         return parse_project_number(self.cleaned_data["project_number"])
@@ -160,16 +163,11 @@ class LookupForm(forms.Form):
     def clean_tracking_id(self):
         value = tracking.normalize(self.cleaned_data["tracking_id"])
         if not value:
-            raise ValidationError(
-                _(
-                    "Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."
-                ),
-                code="invalid",
-            )
+            raise ValidationError(ID_SHAPE, code="invalid")
         return value
 
     def clean_email(self):
-        return (self.cleaned_data.get("email") or "").strip().lower()
+        return normalize_email(self.cleaned_data.get("email"))
 
 
 class ForgottenIdForm(forms.Form):
@@ -181,4 +179,4 @@ class ForgottenIdForm(forms.Form):
     )
 
     def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
+        return normalize_email(self.cleaned_data["email"])

@@ -26,7 +26,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from tickets.models import OutgoingEmail
+from tickets.models.outgoing_email import OutgoingEmail
 
 log = logging.getLogger(__name__)
 # A claimed row whose sender died is picked up again after this long.

@@ -9,6 +9,9 @@ at a window's edge a client may get up to twice its limit in ``period`` seconds.
 Limits are settings (``RATELIMIT_<SCOPE> = "5/h"``, see settings.py), read at call
 time so tests can change them, and parsed once per distinct value.
 
+This module only counts (``hit``, ``peek``, ``allow``). What the public site does
+with a count (the decorators, the 429 page, the alert) is in ``tickets/views/limits.py``.
+
 Scopes:
   submit, reply, forgotten_id      per IP, every POST counts        ``@ratelimit``
   lookup                           per IP, failed look-ups count    ``@throttle_failed_lookups``
@@ -27,16 +30,12 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404
-from django.shortcuts import render
-from django.utils import timezone
 
-from tickets.clientip import client_ip
+from tickets.addresses import mask_address, normalize_email
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +119,9 @@ def peek(scope: str, ident: str) -> Window:
     return _window(scope, ident, count=False)
 
 
-def mask_address(address: str) -> str:
-    """An e-mail address as a log line may hold it: enough to recognise, not to harvest."""
-    local, _at, domain = (address or "").partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
 def allow(scope: str, address: str) -> bool:
     """Count one message to ``address``; False (and a log line) once over the limit."""
-    window = hit(scope, address.strip().lower())
+    window = hit(scope, normalize_email(address))
     if window.exceeded:
         log.warning(
             "rate limit: %s over %d per %ds for %s; message not queued",
@@ -138,97 +131,4 @@ def allow(scope: str, address: str) -> bool:
             mask_address(address),
         )
         return False
-    return True
-
-
-def too_many_requests(request, window: Window):
-    """The Spanish 429 page, with Retry-After."""
-    log.warning(
-        "rate limit: %s over %d per %ds for ip=%s",
-        window.scope,
-        window.rate.limit,
-        window.rate.period,
-        client_ip(request) or "-",
-    )
-    ctx = {"minutes": max(1, math.ceil(window.retry_after / 60))}
-    response = render(request, "429.html", ctx, status=429)
-    response["Retry-After"] = str(window.retry_after)
-    return response
-
-
-def ratelimit(scope: str, *, per: str = "ip", methods=("POST",)):
-    """Count every ``methods`` request per client IP; over the limit, answer 429."""
-    if per != "ip":
-        raise ValueError("only per='ip' is supported; use allow() for per-address limits")
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if request.method in methods:
-                window = hit(scope, client_ip(request) or "-")
-                if window.exceeded:
-                    return too_many_requests(request, window)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-# --- failed tracking-ID look-ups ----------------------------------------------------
-def throttle_failed_lookups(view):
-    """Refuse an IP over its failed look-up limit; count the view's 404s as failures.
-
-    Views that answer a failure with a page of their own (the look-up form) call
-    ``failed_lookup(request)`` themselves.
-    """
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        window = peek("lookup", client_ip(request) or "-")
-        if window.count >= window.rate.limit:
-            return too_many_requests(request, window)
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            failed_lookup(request)
-            raise
-
-    return wrapped
-
-
-def failed_lookup(request) -> bool:
-    """Count a look-up that found nothing, per IP and against the global budget.
-
-    Over the global budget every failed look-up, from anyone, is slowed by
-    LOOKUP_ABUSE_DELAY seconds, and supervisors are alerted once per window.
-    Returns True when this look-up was slowed.
-    """
-    hit("lookup", client_ip(request) or "-")
-    window = hit("lookup_global", "all")
-    if not window.exceeded:
-        return False
-    # One alert per window: the first request past the budget wins the add().
-    if cache.add(
-        f"rl:lookup_global:alerted:{int(window.reset_at)}", 1, timeout=window.rate.period + 60
-    ):
-        log.error(
-            "rate limit: %d failed tracking-ID look-ups in the current window (budget %d per %ds); "
-            "slowing failed look-ups and alerting supervisors",
-            window.count,
-            window.rate.limit,
-            window.rate.period,
-        )
-        from tickets import emails
-
-        started = datetime.fromtimestamp(window.reset_at - window.rate.period, tz=UTC)
-        emails.lookup_abuse_alert(
-            failed=window.count,
-            budget=window.rate.limit,
-            period_minutes=window.rate.period // 60,
-            window_start=timezone.localtime(started),
-        )
-    delay = settings.LOOKUP_ABUSE_DELAY
-    if delay > 0:
-        time.sleep(delay)
     return True

@@ -274,7 +274,7 @@ def test_anonymizing_blanks_the_requesters_address_in_the_access_log_but_keeps_s
     db, agent
 ):
     from tests.conftest import make_ticket
-    from tickets.models.privacy import AccessLog
+    from tickets.models.personal_data import AccessLog
 
     t = make_ticket()
     AccessLog.objects.create(ticket=t, kind=AccessLog.Kind.PUBLIC_VIEW, ip_address="200.1.2.3")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from tests.conftest import make_ticket
 from tests.security.helpers import FORGOTTEN, LOOKUP, submit, without_csrf
 from tickets import ratelimit, tracking
+from tickets.views import limits
 from tickets.models import OutgoingEmail, Ticket
 
 ATTACKER = "203.0.113.66"
@@ -89,7 +90,7 @@ def test_the_cache_holds_no_address_in_clear(settings):
 def test_guessing_tracking_ids_is_stopped_with_a_spanish_429(client, db, settings, caplog):
     settings.RATELIMIT_LOOKUP = "5/h"
     guesses = random_ids(6)
-    with caplog.at_level(logging.WARNING, logger="tickets.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="tickets.views.limits"):
         for guess in guesses[:5]:
             r = look_up(client, guess)
             assert (
@@ -98,7 +99,7 @@ def test_guessing_tracking_ids_is_stopped_with_a_spanish_429(client, db, setting
             )
         r = look_up(client, guesses[5])
     assert_429(r)
-    (line,) = [rec.getMessage() for rec in caplog.records if rec.name == "tickets.ratelimit"]
+    (line,) = [rec.getMessage() for rec in caplog.records if rec.name == "tickets.views.limits"]
     assert line == f"rate limit: lookup over 5 per 3600s for ip={ATTACKER}"
     assert not any(g in caplog.text or g.replace("-", "") in caplog.text for g in guesses)
 
@@ -185,7 +186,7 @@ def test_a_malformed_id_in_the_address_is_looked_up_like_any_other(client, db):
 @pytest.fixture
 def slept(monkeypatch):
     calls = []
-    monkeypatch.setattr(ratelimit.time, "sleep", calls.append)
+    monkeypatch.setattr(limits.time, "sleep", calls.append)
     return calls
 
 
@@ -194,7 +195,7 @@ def test_past_the_global_budget_failed_look_ups_slow_down_and_supervisors_hear_o
 ):
     settings.RATELIMIT_LOOKUP_GLOBAL = "3/h"
     settings.LOOKUP_ABUSE_DELAY = 1.5
-    with caplog.at_level(logging.ERROR, logger="tickets.ratelimit"):
+    with caplog.at_level(logging.ERROR, logger="tickets.views.limits"):
         for i, guess in enumerate(random_ids(6)):
             # Spread over many addresses, as a botnet would: no per-IP limit helps.
             assert look_up(client, guess, ip=f"203.0.113.{i + 1}").status_code == 200
@@ -204,7 +205,7 @@ def test_past_the_global_budget_failed_look_ups_slow_down_and_supervisors_hear_o
     assert "búsquedas fallidas" in alert.subject
     assert "hubo 4 búsquedas de tickets con un ID de seguimiento inexistente" in alert.body_text
     assert "límite de 3 cada 60 minutos" in alert.body_html
-    assert len([r for r in caplog.records if r.name == "tickets.ratelimit"]) == 1
+    assert len([r for r in caplog.records if r.name == "tickets.views.limits"]) == 1
 
 
 def test_within_the_global_budget_nothing_slows_and_nobody_is_alerted(

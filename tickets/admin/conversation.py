@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tickets.data_requests import record_access
 from tickets.models import Attachment, CannedResponse, Reply, Ticket
-from tickets.privacy import record_access
 
 from .forms import AgentReplyForm, ReplyKind
 

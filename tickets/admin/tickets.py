@@ -13,17 +13,15 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets import tracking
-from tickets.models import Priority, Status, Ticket, user_label
+from tickets.data_requests import record_access
+from tickets.models import MAX_POSITIVE_INT, Priority, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
-from tickets.privacy import record_access
 
 from . import conversation
 from .filters import AssigneeFilter, OverdueFilter, StatusFilter
 from .forms import EDITABLE_FIELDS, TicketActionForm, TicketForm
 from .paginator import EstimatedCountPaginator
 
-# PostgreSQL's integer column; a longer number cannot be a ticket or project number.
-MAX_NUMBER = 2_147_483_647
 # Django's own message, translated by Django's catalogue: held in a name so that
 # makemessages does not copy it, untranslated, into ours.
 DJANGO_ACTION_LABEL = "Select this object for an action - {}"
@@ -188,7 +186,7 @@ class TicketAdmin(admin.ModelAdmin):
         digits = term.lstrip("#").replace(".", "")
         if digits.isdigit():
             n = int(digits)
-            if n > MAX_NUMBER:
+            if n > MAX_POSITIVE_INT:
                 return queryset.none(), False
             return queryset.filter(Q(number=n) | Q(project_number=n)), False
         if "@" in term and " " not in term:

@@ -1,9 +1,20 @@
-from .outbox import OutgoingEmail
-from .privacy import AccessLog, DataRequest, PrivacyNotice
+from .outgoing_email import OutgoingEmail
+from .personal_data import AccessLog, DataRequest, PrivacyNotice
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
-from .ticket import Attachment, Priority, Reply, Sequence, Status, Ticket, TicketEvent, user_label
+from .ticket import (
+    MAX_POSITIVE_INT,
+    Attachment,
+    Priority,
+    Reply,
+    Sequence,
+    Status,
+    Ticket,
+    TicketEvent,
+    user_label,
+)
 
 __all__ = [
+    "MAX_POSITIVE_INT",
     "AccessLog",
     "Attachment",
     "CannedResponse",

@@ -14,9 +14,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from tickets import business_calendar, uploads
+from tickets import business_calendar, emails, uploads
 
 from .reference import Category, NonWorkingDay, Region
+
+# The widest positive integer a PositiveIntegerField holds on every database (PostgreSQL's
+# integer): a longer number typed anywhere cannot be a ticket or project number.
+MAX_POSITIVE_INT = 2_147_483_647
 
 
 class Status(models.TextChoices):
@@ -114,7 +118,7 @@ class Ticket(models.Model):
     reply_count = models.PositiveIntegerField(_("respuestas"), default=0)
     last_replier = models.CharField(_("última respuesta"), max_length=100, blank=True)
 
-    # Deadlines (see ARCHITECTURE.md): only one clock runs at a time.
+    # Deadlines (see docs/architecture.md, "The clocks"): only one clock runs at a time.
     staff_due_at = models.DateTimeField(_("plazo de respuesta"), null=True, blank=True)
     requester_due_at = models.DateTimeField(_("plazo del solicitante"), null=True, blank=True)
     awaiting_information = models.BooleanField(_("información solicitada"), default=False)
@@ -264,8 +268,6 @@ class Ticket(models.Model):
 
     @transaction.atomic
     def add_requester_reply(self, *, message: str, files=(), ip_address=None) -> "Reply":
-        from tickets import emails
-
         self._lock()
         now = timezone.now()
         reply = Reply.objects.create(
@@ -290,8 +292,6 @@ class Ticket(models.Model):
     @transaction.atomic
     def add_agent_reply(self, *, user, message: str, kind: str = "public", files=()) -> "Reply":
         """kind: "public" (an answer), "information" (asks for missing data), "internal" (a note)."""
-        from tickets import emails
-
         if kind != "internal":
             self._lock()
         now = timezone.now()
@@ -326,8 +326,6 @@ class Ticket(models.Model):
     @transaction.atomic
     def mark_resolved(self, *, user=None):
         """By the requester ("Marcar como Resuelto") when user is None, else by an agent."""
-        from tickets import emails
-
         self._lock()
         if self.status == Status.RESOLVED:
             return
@@ -343,8 +341,6 @@ class Ticket(models.Model):
     @transaction.atomic
     def change(self, *, user, **fields):
         """Agent edits of status, priority, category or assignee, each recorded."""
-        from tickets import emails
-
         self._lock()
         now = timezone.now()
         changed = False
@@ -408,8 +404,6 @@ class Ticket(models.Model):
         together or not at all, so a failure half-way leaves the ticket to the next run.
         Four queries: the claim, the history row, the system reply, the outbox row.
         """
-        from tickets import emails
-
         now = now or timezone.now()
         new = Status.CLOSED if self.awaiting_information else Status.RESOLVED
         with transaction.atomic():
@@ -498,11 +492,9 @@ class Ticket(models.Model):
             self.replies.update(message=text, ip_address=None)
             self.emails.all().delete()
             # The access log keeps who opened the ticket, but not the requester's address.
-            from .privacy import AccessLog
-
-            AccessLog.objects.filter(ticket=self, kind__in=AccessLog.PUBLIC_KINDS).update(
-                ip_address=None
-            )
+            # Through the reverse relation: AccessLog's module imports this one.
+            accesses = self.accesses
+            accesses.filter(kind__in=accesses.model.PUBLIC_KINDS).update(ip_address=None)
             fields = {
                 "name": name,
                 "email": f"anonimizado-{self.number}{self.ANONYMIZED_EMAIL_SUFFIX}",

@@ -1,7 +1,7 @@
 """Personal data under Ley 21.719: the privacy notice, data-subject requests, the access log.
 
 The operations themselves (export, rectify, erase, record an access) live in
-``tickets/privacy.py``; these are the rows they read and write.
+``tickets/data_requests.py``; these are the rows they read and write.
 """
 
 import hashlib
@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from tickets.addresses import normalize_email
 
 from .ticket import Ticket
 
@@ -66,7 +68,7 @@ class PrivacyNotice(models.Model):
 
 def address_fingerprint(email: str) -> tuple[str, str]:
     """SHA-256 of the lower-cased address, and its domain."""
-    address = email.strip().lower()
+    address = normalize_email(email)
     return hashlib.sha256(address.encode()).hexdigest(), address.rpartition("@")[2]
 
 

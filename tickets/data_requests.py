@@ -1,6 +1,6 @@
 """Data-subject requests under Ley 21.719, for one e-mail address, and the access log.
 
-Plain functions with keyword-only arguments, called by the admin (tickets/admin/privacy.py)
+Plain functions with keyword-only arguments, called by the admin (tickets/admin/personal_data.py)
 and the public views. Every request a supervisor carries out leaves a DataRequest row.
 
 An address matches case-insensitively: the public forms store addresses lower-cased,
@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 
+from tickets.addresses import normalize_email
 from tickets.clientip import client_ip
 from tickets.models import (
     AccessLog,
@@ -28,18 +29,14 @@ from tickets.models import (
     Ticket,
     user_label,
 )
-from tickets.models.privacy import address_fingerprint
+from tickets.models.personal_data import address_fingerprint
 from tickets.spreadsheets import csv_bytes_from_dicts
 
 Action = DataRequest.Action
 
 
-def normalize(email: str) -> str:
-    return (email or "").strip().lower()
-
-
 def tickets_of(email: str):
-    return Ticket.objects.filter(email__iexact=normalize(email))
+    return Ticket.objects.filter(email__iexact=normalize_email(email))
 
 
 # --- the access log ------------------------------------------------------------------
@@ -66,7 +63,7 @@ def _when(value):
 
 def collect(email: str) -> dict[str, list[dict]]:
     """Everything the portal holds about the address, as lists of flat rows (one per CSV file)."""
-    address = normalize(email)
+    address = normalize_email(email)
     tickets = list(tickets_of(address).select_related("category", "region").order_by("number"))
     ids = [t.pk for t in tickets]
     numbers = {t.pk: t.number for t in tickets}
@@ -176,7 +173,7 @@ datos.json contiene todo; cada archivo .csv contiene una parte (UTF-8, separado 
 
 def export_zip(email: str) -> bytes:
     """A ZIP with datos.json and one CSV per kind of data. One person's data fits in memory."""
-    address = normalize(email)
+    address = normalize_email(email)
     data = collect(address)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -190,7 +187,7 @@ def export_zip(email: str) -> bytes:
 
 
 def export(email: str, *, by, reference: str = "") -> tuple[DataRequest, bytes]:
-    address = normalize(email)
+    address = normalize_email(email)
     data = export_zip(address)
     sha, domain = address_fingerprint(address)
     row = DataRequest.objects.create(
@@ -217,9 +214,9 @@ def rectify(email: str, *, new_name=None, new_email=None, by, reference: str = "
     request. Queued notices follow the new address; sent ones are a record of
     what was sent and stay as they were.
     """
-    address = normalize(email)
+    address = normalize_email(email)
     new_name = (new_name or "").strip()
-    new_email = normalize(new_email)
+    new_email = normalize_email(new_email)
     if not new_name and not new_email:
         raise ValueError("rectify needs a new name or a new e-mail")
     ids = list(tickets_of(address).values_list("pk", flat=True))
@@ -268,7 +265,7 @@ def erase(email: str, *, by, reference: str = "") -> DataRequest:
     Kept for statistics: number, tracking ID, category, region, project number,
     status, priority, dates, history and the access log's who/when.
     """
-    address = normalize(email)
+    address = normalize_email(email)
     ids = list(tickets_of(address).order_by("pk").values_list("pk", flat=True))
     anonymized = files = 0
     for ticket in Ticket.objects.filter(pk__in=ids).only("pk", "number").order_by("pk"):

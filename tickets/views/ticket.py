@@ -1,11 +1,13 @@
-"""Public pages. Each view: decorators → access helper → form → model verb → redirect."""
+"""Submitting and following a ticket: the manual's screens.
+
+Each view: decorators → access helper → form → model verb → redirect.
+"""
 
 import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,19 +18,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
-from tickets.forms import ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
-from tickets.models import Attachment, Region, RegionalContact, Status, Ticket
-from tickets.privacy import record_access
-from tickets.ratelimit import allow, failed_lookup, ratelimit, throttle_failed_lookups
+from tickets.data_requests import record_access
+from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
+from tickets.models import Attachment, Status, Ticket
+from tickets.ratelimit import allow
 from tickets.submission import submit_ticket
+from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "tickets"
 # A failed look-up says the same whatever was typed, well-formed or not.
 NOT_FOUND = _lazy("No encontramos un ticket con esos datos. Revise el ID de seguimiento.")
-ID_SHAPE = _lazy(
-    "Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."
-)
 
 
 def remember(request, ticket):
@@ -51,34 +51,8 @@ def get_ticket_or_404(request, tracking_id, q=None):
     return ticket
 
 
-# --- home and static pages ------------------------------------------------------------
-def home(request):
-    return render(request, "tickets/home.html")
-
-
-def upload_limits(request):
-    ctx = {
-        "types": uploads.allowed_types(),
-        "max_files": settings.TICKET_MAX_FILES,
-        "max_mb": settings.TICKET_MAX_FILE_SIZE // (1024 * 1024),
-        "max_total_mb": settings.TICKET_MAX_TOTAL_SIZE // (1024 * 1024),
-    }
-    return render(request, "tickets/upload_limits.html", ctx)
-
-
-def regional_contacts(request):
-    regions = Region.objects.prefetch_related(
-        Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name"))
-    )
-    return render(
-        request,
-        "tickets/regional_contacts.html",
-        {"regions": [r for r in regions if r.contacts.all()]},
-    )
-
-
 # --- submitting ----------------------------------------------------------------------
-@ratelimit("submit", per="ip")
+@ratelimit("submit")
 @require_http_methods(["GET", "POST"])
 def submit(request):
     ip = client_ip(request)
@@ -155,7 +129,7 @@ def lookup(request):
     return render(request, "tickets/lookup.html", {"form": form})
 
 
-@ratelimit("forgotten_id", per="ip")
+@ratelimit("forgotten_id")
 @require_http_methods(["GET", "POST"])
 def forgotten_id(request):
     if request.method == "POST":
@@ -216,7 +190,7 @@ def render_ticket(request, ticket, reply_form=None):
     return render(request, "tickets/ticket.html", ctx, status=status)
 
 
-@ratelimit("reply", per="ip")
+@ratelimit("reply")
 @throttle_failed_lookups
 @require_POST
 def reply(request, tracking_id):

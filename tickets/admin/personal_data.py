@@ -20,9 +20,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from tickets import privacy, tracking
-from tickets.models import AccessLog, DataRequest, PrivacyNotice, user_label
-from tickets.models.privacy import address_fingerprint
+from tickets import data_requests, tracking
+from tickets.addresses import normalize_email
+from tickets.models import MAX_POSITIVE_INT, AccessLog, DataRequest, PrivacyNotice, user_label
+from tickets.models.personal_data import address_fingerprint
 
 from .paginator import EstimatedCountPaginator
 
@@ -87,10 +88,10 @@ class DataRequestForm(forms.Form):
     )
 
     def clean_email(self):
-        return privacy.normalize(self.cleaned_data["email"])
+        return normalize_email(self.cleaned_data["email"])
 
     def clean_new_email(self):
-        return privacy.normalize(self.cleaned_data["new_email"])
+        return normalize_email(self.cleaned_data["new_email"])
 
     def clean_new_name(self):
         return " ".join(self.cleaned_data["new_name"].split())
@@ -106,7 +107,7 @@ class DataRequestForm(forms.Form):
         if action == Action.RECTIFY and email and d.get("new_email") == email:
             self.add_error("new_email", _("Es la misma dirección."))
         if action == Action.ERASE and email and not d.get("confirm"):
-            n = privacy.tickets_of(email).count()
+            n = data_requests.tickets_of(email).count()
             msg = ngettext(
                 "Esta dirección tiene %(n)d ticket. Marque la confirmación para suprimir sus datos.",
                 "Esta dirección tiene %(n)d tickets. Marque la confirmación para suprimir sus datos.",
@@ -191,7 +192,7 @@ class DataRequestAdmin(admin.ModelAdmin):
         email, by, reference = d["email"], request.user, d["reference"]
         changelist = reverse("admin:tickets_datarequest_changelist")
         if d["action"] == Action.EXPORT:
-            row, data = privacy.export(email, by=by, reference=reference)
+            row, data = data_requests.export(email, by=by, reference=reference)
             stamp = timezone.localtime(row.created_at).strftime("%Y%m%d-%H%M")
             response = FileResponse(
                 io.BytesIO(data),
@@ -202,7 +203,7 @@ class DataRequestAdmin(admin.ModelAdmin):
             response["Cache-Control"] = "private, no-store"
             return response
         if d["action"] == Action.RECTIFY:
-            row = privacy.rectify(
+            row = data_requests.rectify(
                 email,
                 new_name=d["new_name"] or None,
                 new_email=d["new_email"] or None,
@@ -213,7 +214,7 @@ class DataRequestAdmin(admin.ModelAdmin):
                 "Se rectificó %(n)d ticket.", "Se rectificaron %(n)d tickets.", row.ticket_count
             )
         else:
-            row = privacy.erase(email, by=by, reference=reference)
+            row = data_requests.erase(email, by=by, reference=reference)
             msg = ngettext(
                 "Se anonimizó %(n)d ticket de la dirección.",
                 "Se anonimizaron %(n)d tickets de la dirección.",
@@ -262,7 +263,7 @@ class AccessLogAdmin(admin.ModelAdmin):
         if tracking_id:
             return queryset.filter(ticket__tracking_id=tracking_id), False
         digits = term.lstrip("#")
-        if digits.isdigit() and int(digits) <= 2_147_483_647:
+        if digits.isdigit() and int(digits) <= MAX_POSITIVE_INT:
             return queryset.filter(ticket__number=int(digits)), False
         return queryset.none(), False
 

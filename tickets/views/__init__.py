@@ -1,0 +1,6 @@
+"""The public site's views, by what they serve.
+
+``ticket``: submitting and following a ticket (the manual's screens);
+``pages``: the information pages; ``limits``: the rate-limit decorators, the 429 page
+and the alert on tracking-ID guessing, which wrap the views in ``ticket``.
+"""

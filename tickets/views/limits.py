@@ -1,0 +1,114 @@
+"""What the public views do with the counters of ``tickets.ratelimit``.
+
+The decorators that answer 429, the page itself, and the slow-down plus alert when
+failed tracking-ID look-ups from everyone pass the global budget. ``ratelimit`` only
+counts; everything that renders, sleeps or mails lives here, next to the views.
+"""
+
+import functools
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from tickets import emails
+from tickets.clientip import client_ip
+from tickets.ratelimit import Window, hit, peek
+
+log = logging.getLogger(__name__)
+
+
+def too_many_requests(request: HttpRequest, window: Window) -> HttpResponse:
+    """The Spanish 429 page, with Retry-After."""
+    log.warning(
+        "rate limit: %s over %d per %ds for ip=%s",
+        window.scope,
+        window.rate.limit,
+        window.rate.period,
+        client_ip(request) or "-",
+    )
+    ctx = {"minutes": max(1, math.ceil(window.retry_after / 60))}
+    response = render(request, "429.html", ctx, status=429)
+    response["Retry-After"] = str(window.retry_after)
+    return response
+
+
+def ratelimit(scope: str, *, methods: Iterable[str] = ("POST",)) -> Callable:
+    """Count every ``methods`` request per client IP; over the limit, answer 429."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method in methods:
+                window = hit(scope, client_ip(request) or "-")
+                if window.exceeded:
+                    return too_many_requests(request, window)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# --- failed tracking-ID look-ups ----------------------------------------------------
+def throttle_failed_lookups(view: Callable) -> Callable:
+    """Refuse an IP over its failed look-up limit; count the view's 404s as failures.
+
+    Views that answer a failure with a page of their own (the look-up form) call
+    ``failed_lookup(request)`` themselves.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        window = peek("lookup", client_ip(request) or "-")
+        if window.count >= window.rate.limit:
+            return too_many_requests(request, window)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            failed_lookup(request)
+            raise
+
+    return wrapped
+
+
+def failed_lookup(request: HttpRequest) -> bool:
+    """Count a look-up that found nothing, per IP and against the global budget.
+
+    Over the global budget every failed look-up, from anyone, is slowed by
+    LOOKUP_ABUSE_DELAY seconds, and supervisors are alerted once per window.
+    Returns True when this look-up was slowed.
+    """
+    hit("lookup", client_ip(request) or "-")
+    window = hit("lookup_global", "all")
+    if not window.exceeded:
+        return False
+    # One alert per window: the first request past the budget wins the add().
+    if cache.add(
+        f"rl:lookup_global:alerted:{int(window.reset_at)}", 1, timeout=window.rate.period + 60
+    ):
+        log.error(
+            "rate limit: %d failed tracking-ID look-ups in the current window (budget %d per %ds); "
+            "slowing failed look-ups and alerting supervisors",
+            window.count,
+            window.rate.limit,
+            window.rate.period,
+        )
+        started = datetime.fromtimestamp(window.reset_at - window.rate.period, tz=UTC)
+        emails.lookup_abuse_alert(
+            failed=window.count,
+            budget=window.rate.limit,
+            period_minutes=window.rate.period // 60,
+            window_start=timezone.localtime(started),
+        )
+    delay = settings.LOOKUP_ABUSE_DELAY
+    if delay > 0:
+        time.sleep(delay)
+    return True
