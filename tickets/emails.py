@@ -8,7 +8,6 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -50,8 +49,7 @@ def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
         if row.state == OutgoingEmail.State.FAILED:
             log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, kind)
     ids = [r.pk for r in rows if r.pk and r.state == OutgoingEmail.State.QUEUED]
-    if ids and settings.EMAIL_SEND_ON_COMMIT:
-        transaction.on_commit(lambda: outbox.send_soon(ids))
+    outbox.after_commit(ids)
     return rows
 
 

@@ -1,5 +1,18 @@
 """Sending what the outbox holds: claim one row, send it, record what happened.
 
+A message leaves in one of three ways, all through ``send_due``:
+
+1. **After commit, in this process.** ``emails._queue`` calls ``after_commit(ids)``;
+   once the change's transaction commits, ``send_soon`` hands the ids to one
+   long-lived sender thread per process, so mail goes out in seconds and a slow
+   mail server never slows the page. ``EMAIL_SEND_ON_COMMIT=0`` turns this off for
+   the whole process; ``deferred_to_cron()`` turns it off for a block of code (the
+   cron commands, whose short life would kill the thread half-way).
+2. **By cron.** ``send_queued_mail`` every minute sends whatever is due: what the
+   thread missed, retries, and everything queued while deferred.
+3. **Inline** (``OUTBOX_SEND_INLINE=True``, tests only): ``send_soon`` sends in the
+   caller's thread, so a test sees the SMTP conversation before it goes on.
+
 Rows are claimed with a conditional UPDATE that must change exactly one row, so
 two senders (two cron runs, or cron and the after-commit thread) never send the
 same message twice, on SQLite and PostgreSQL alike. The race we accept: a
@@ -8,12 +21,15 @@ leaves the row "sending"; once the lease runs out it is sent again. Losing a
 message would be worse than sending one twice after a crash.
 """
 
+import contextvars
 import logging
 import os
 import queue
 import re
 import smtplib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from time import monotonic
@@ -22,7 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -252,3 +268,22 @@ def send_soon(ids):
             _sender.update(thread=thread, pid=os.getpid())
     _pending.put(batch)
     return batch
+
+
+_deferred = contextvars.ContextVar("outbox_deferred", default=False)
+
+
+@contextmanager
+def deferred_to_cron() -> Iterator[None]:
+    """Inside this block, queued messages wait for ``send_queued_mail``: no after-commit send."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def after_commit(ids: list[int]) -> None:
+    """Try to send these freshly queued rows once the current transaction commits."""
+    if ids and settings.EMAIL_SEND_ON_COMMIT and not _deferred.get():
+        transaction.on_commit(lambda: send_soon(ids))

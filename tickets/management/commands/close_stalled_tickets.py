@@ -23,10 +23,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
-from django.test.utils import override_settings
 from django.utils import timezone, translation
 
-from tickets import tracking
+from tickets import outbox, tracking
 from tickets.models import Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ class Command(BaseCommand):
         # per closed ticket, killed half-way when this short-lived process exits.
         with (
             translation.override(settings.LANGUAGE_CODE),
-            override_settings(EMAIL_SEND_ON_COMMIT=False),
+            outbox.deferred_to_cron(),
         ):
             counts = self.run(now, batch_size, dry_run)
             closed = counts[Status.CLOSED] + counts[Status.RESOLVED]
