@@ -38,6 +38,13 @@ def pytest_configure():
 
 
 @pytest.fixture
+def agent_client(client, agent):
+    """The test client, logged in as the agent (the same client as ``client``)."""
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
 def strict_captcha(monkeypatch):
     """The captcha as the public meets it: "PASSED" is not an answer."""
     from captcha.conf import settings as captcha_settings

@@ -25,12 +25,6 @@ def shown(response):
 
 
 @pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
 def resolved(agent):
     t = make_ticket(name="Roberto Lagos", email="rlagos@example.org", message="Ya se resolvió")
     t.mark_resolved(user=agent)

@@ -30,12 +30,6 @@ def download_url(ticket, attachment):
     return reverse("admin:tickets_ticket_attachment", args=[ticket.pk, attachment.pk])
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def form_data(ticket, **overrides):
     data = {
         "status": ticket.status,

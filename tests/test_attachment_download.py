@@ -36,3 +36,20 @@ def test_an_internal_notes_attachment_is_not_downloadable_by_the_requester(clien
 
 def test_uploaded_files_are_never_under_a_public_url(db, settings):
     assert settings.MEDIA_URL in (None, "")
+
+
+def test_a_file_gone_from_storage_is_a_404_for_the_requester_and_for_staff(
+    client, agent_client, db
+):
+    t = make_ticket(files=[pdf()])
+    a = Attachment.objects.get()
+    a.file.storage.delete(a.file.name)
+    assert client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/").status_code == 404
+    assert agent_client.get(f"/admin/tickets/ticket/{t.pk}/adjunto/{a.pk}/").status_code == 404
+
+
+def test_a_file_in_storage_is_served_to_both(client, agent_client, db):
+    t = make_ticket(files=[pdf()])
+    a = Attachment.objects.get()
+    assert client.get(f"/ticket/{t.tracking_id}/adjunto/{a.pk}/").status_code == 200
+    assert agent_client.get(f"/admin/tickets/ticket/{t.pk}/adjunto/{a.pk}/").status_code == 200

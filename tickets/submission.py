@@ -1,10 +1,12 @@
-"""Creating a ticket: the one flow that touches several models and the outbox."""
+"""Submitting a ticket from the public form: ``Ticket.open`` plus the form's guarantees.
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+A double click or a refreshed POST must not make a second ticket, and a tracking-ID
+collision must not lose the submission; the verb itself knows neither.
+"""
 
-from tickets import emails, tracking
-from tickets.models import Sequence, Ticket
+from django.db import IntegrityError
+
+from tickets.models import Ticket
 
 
 def submit_ticket(
@@ -20,40 +22,25 @@ def submit_ticket(
     language="es",
     submission_token=None,
 ) -> Ticket:
-    """Create the ticket, its attachments and its e-mails in one transaction.
-
-    A repeated submission_token (double click, refreshed POST) returns the ticket
-    that token already created.
-    """
+    """Open the ticket; a repeated submission_token returns the ticket it already created."""
     if submission_token:
         existing = Ticket.objects.filter(submission_token=submission_token).first()
         if existing:
             return existing
     for _attempt in range(5):
         try:
-            with transaction.atomic():
-                now = timezone.now()
-                ticket = Ticket(
-                    number=Sequence.next("ticket"),
-                    tracking_id=tracking.new_tracking_id(),
-                    submission_token=submission_token,
-                    name=name,
-                    email=email,
-                    category=category,
-                    region=region,
-                    project_number=project_number,
-                    subject=Ticket.subject_from(message),
-                    message=message,
-                    ip_address=ip_address,
-                    language=language,
-                    created_at=now,
-                    updated_at=now,
-                )
-                ticket._start_staff_clock(now)
-                ticket.save()
-                ticket.add_attachments(files)
-                emails.ticket_created(ticket)
-                return ticket
+            return Ticket.open(
+                name=name,
+                email=email,
+                category=category,
+                region=region,
+                project_number=project_number,
+                message=message,
+                files=files,
+                ip_address=ip_address,
+                language=language,
+                submission_token=submission_token,
+            )
         except IntegrityError:
             # Either the same token won a race (return its ticket) or, once in
             # ~10^14, a tracking ID collided (draw another).

@@ -6,14 +6,15 @@ configuration. Each view: permission → object → form → Ticket verb → red
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tickets.data_requests import record_access
-from tickets.models import Attachment, CannedResponse, Reply, Ticket
+from tickets.downloads import attachment_response
+from tickets.models import Attachment, CannedResponse, Ticket
 
 from .forms import AgentReplyForm, ReplyKind
 
@@ -40,13 +41,7 @@ def change_url(ticket_pk) -> str:
 
 def conversation_context(request, ticket) -> dict:
     """Everything the ticket page shows below the form, in a fixed number of queries."""
-    by_reply = {}
-    for f in ticket.attachments.exclude(reply=None):
-        by_reply.setdefault(f.reply_id, []).append(f)
-    replies = list(ticket.replies.all())
-    for r in replies:
-        r.files = by_reply.get(r.pk, [])
-        r.label = entry_label(r)
+    _ticket_files, replies = ticket.conversation(internal=True)
     canned = [
         (c.pk, c.title, c.render(ticket)) for c in CannedResponse.objects.filter(is_active=True)
     ]
@@ -107,30 +102,6 @@ def attachment_view(model_admin, request, object_id, pk):
     f = Attachment.objects.filter(pk=pk, ticket=ticket).first()
     if f is None:
         raise Http404
-    try:
-        handle = f.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
+    response = attachment_response(f)
     record_access(request, ticket, "admin_download")
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f.original_name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
     return response
-
-
-def entry_label(reply: Reply) -> str:
-    if reply.kind == Reply.Kind.REQUESTER:
-        return _("Solicitante")
-    if reply.kind == Reply.Kind.SYSTEM:
-        return _("Sistema")
-    if reply.is_internal:
-        return _("Nota interna")
-    if reply.requests_information:
-        return _("Solicitud de información")
-    return _("Respuesta pública")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from tickets import business_calendar, emails, uploads
+from tickets import business_calendar, emails, tracking, uploads
 
 from .reference import Category, NonWorkingDay, Region
 
@@ -156,6 +156,26 @@ class Ticket(models.Model):
     def is_overdue(self) -> bool:
         return bool(self.staff_due_at and self.staff_due_at < timezone.now())
 
+    def conversation(self, *, internal: bool) -> tuple[list["Attachment"], list["Reply"]]:
+        """The files sent with the ticket, and its replies in order, each with ``.files``.
+
+        ``internal=False`` is the requester's view: no internal notes, nor their files.
+        Two queries whatever the number of replies and files.
+        """
+        files = self.attachments.all()
+        replies = self.replies.all()
+        if not internal:
+            files = files.exclude(reply__is_internal=True)
+            replies = replies.filter(is_internal=False)
+        by_reply = {}
+        for f in files:
+            f.ticket = self  # spares a query per link
+            by_reply.setdefault(f.reply_id, []).append(f)
+        replies = list(replies)
+        for r in replies:
+            r.files = by_reply.get(r.pk, [])
+        return by_reply.get(None, []), replies
+
     @staticmethod
     def subject_from(message: str) -> str:
         first = next((line.strip() for line in message.splitlines() if line.strip()), "")
@@ -186,6 +206,60 @@ class Ticket(models.Model):
         self.awaiting_information = False
 
     # --- verbs ---------------------------------------------------------------
+    # How a verb stays right when the row changed since this copy was read (a page
+    # loaded before cron closed the ticket, a colleague's reply, a bulk action's old
+    # queryset) — one of two ways, never neither:
+    #   * lock, then decide: ``_lock()`` re-reads STATE_FIELDS under SELECT … FOR UPDATE,
+    #     the verb decides on what it read and saves only STATE_FIELDS (people's actions:
+    #     replies, resolve, change);
+    #   * compare and swap: one conditional UPDATE whose WHERE is what the copy saw, and
+    #     the verb acts only if it changed exactly one row (cron's ``close_stalled``, where
+    #     losing a race means "someone got there first, skip it").
+    # A verb that changes no state (an internal note) needs neither.
+    @classmethod
+    @transaction.atomic
+    def open(
+        cls,
+        *,
+        name: str,
+        email: str,
+        category: Category,
+        region: Region,
+        project_number: int,
+        message: str,
+        files=(),
+        ip_address: str | None = None,
+        language: str = "es",
+        submission_token=None,
+    ) -> "Ticket":
+        """A new ticket: its number, tracking ID, staff clock, files and e-mails, in one transaction.
+
+        Raises IntegrityError when the tracking ID (once in ~10^14) or the
+        submission token is taken; ``tickets.submission`` decides what that means.
+        """
+        now = timezone.now()
+        ticket = cls(
+            number=Sequence.next("ticket"),
+            tracking_id=tracking.new_tracking_id(),
+            submission_token=submission_token,
+            name=name,
+            email=email,
+            category=category,
+            region=region,
+            project_number=project_number,
+            subject=cls.subject_from(message),
+            message=message,
+            ip_address=ip_address,
+            language=language,
+            created_at=now,
+            updated_at=now,
+        )
+        ticket._start_staff_clock(now)
+        ticket.save()
+        ticket.add_attachments(files)
+        emails.ticket_created(ticket)
+        return ticket
+
     # What a verb reads to decide and then writes: never anything a form edits.
     STATE_FIELDS = [
         "status",
@@ -553,6 +627,17 @@ class Reply(models.Model):
     def __str__(self):
         return f"{self.ticket} · {self.author_name} · {self.created_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def label(self) -> str:
+        """What kind of entry this is, as the conversation shows it to staff."""
+        if self.kind != self.Kind.AGENT:
+            return self.get_kind_display()
+        if self.is_internal:
+            return _("Nota interna")
+        if self.requests_information:
+            return _("Solicitud de información")
+        return _("Respuesta pública")
+
 
 class Attachment(models.Model):
     ticket = models.ForeignKey(
@@ -619,7 +704,9 @@ class TicketEvent(models.Model):
     def actor_label(self):
         if self.actor_id:
             return user_label(self.actor)
-        return {"requester": _("Solicitante"), "system": _("Sistema")}.get(self.actor_kind, "")
+        if self.actor_kind in (Reply.Kind.REQUESTER, Reply.Kind.SYSTEM):
+            return Reply.Kind(self.actor_kind).label
+        return ""
 
     @property
     def field_label(self):

@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
 from tickets.data_requests import record_access
+from tickets.downloads import attachment_response
 from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
@@ -170,17 +171,10 @@ def ticket_page(request, tracking_id):
 
 def render_ticket(request, ticket, reply_form=None):
     """The ticket page, also shown again (400) with a reply form's errors."""
-    files = list(ticket.attachments.all())
-    replies = list(ticket.replies.filter(is_internal=False))
-    by_reply = {}
-    for f in files:
-        f.ticket = ticket  # spares a query per link
-        by_reply.setdefault(f.reply_id, []).append(f)
-    for r in replies:
-        r.files = by_reply.get(r.pk, [])
+    ticket_files, replies = ticket.conversation(internal=False)
     ctx = {
         "ticket": ticket,
-        "ticket_files": by_reply.get(None, []),
+        "ticket_files": ticket_files,
         "replies": replies,
         "reply_form": reply_form or ReplyForm(),
         "obfuscated_email": ticket.email.replace("@", " (at) ").replace(".", " (dot) "),
@@ -237,15 +231,6 @@ def attachment(request, tracking_id, pk):
         pk=pk,
         ticket=ticket,
     )
+    response = attachment_response(f)
     record_access(request, ticket, "public_download")
-    # Always a download, never rendered by our origin, whatever the file holds.
-    response = FileResponse(
-        f.file.open("rb"),
-        as_attachment=True,
-        filename=f.original_name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
     return response
