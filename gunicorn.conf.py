@@ -74,3 +74,25 @@ if os.path.isdir("/dev/shm"):  # nosec B108
     worker_tmp_dir = "/dev/shm"  # nosec B108
 # forwarded_allow_ips (FORWARDED_ALLOW_IPS) keeps gunicorn's default, 127.0.0.1:
 # Django decides what to believe (BEHIND_HTTPS_PROXY, TRUSTED_PROXY_COUNT).
+
+
+def on_starting(server):
+    """Refuse to serve a production site that lacks what only production needs.
+
+    Settings refuse most bad values at import; tickets/checks.py holds the ones a
+    development or benchmark server may run without (e.g. the privacy contact).
+    """
+    import django
+    from django.conf import settings
+    from django.core.checks import ERROR, run_checks
+
+    django.setup()
+    if settings.DEBUG:
+        return
+    errors = [
+        e
+        for e in run_checks(include_deployment_checks=True, tags=["security"])
+        if e.level >= ERROR and e.id.startswith("tickets.")
+    ]
+    if errors:
+        raise RuntimeError("\n".join(str(e) for e in errors))

@@ -61,7 +61,11 @@ if not DEBUG and len(SECRET_KEY) < 50:
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
     )
 
+# The portal's name wherever it appears: pages, e-mails, admin, the system's replies.
+SITE_NAME = env.str("SITE_NAME", default="Mesa de Ayuda SIGEC")
+
 # The public address of the portal, used to build links in e-mails sent by cron.
+# `make run` sets it to the address the development server listens on.
 PUBLIC_SITE_URL = env.str(
     "PUBLIC_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
 ).rstrip("/")
@@ -141,6 +145,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tickets.context_processors.site",
             ],
         },
     },
@@ -221,6 +226,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "tickets.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+# Its start-up banner would be one more line in every cron command's output (and mail).
+AXES_VERBOSE = False
 ADMIN_URL = env.str("ADMIN_URL", default="admin/").strip("/") + "/"
 
 # --- Internationalisation -----------------------------------------------------
@@ -387,9 +394,7 @@ if not DEBUG and not env.str("EMAIL_URL", default=""):
         "EMAIL_URL is required with DEBUG=0, e.g. smtp+tls://user:password@smtp.example.gob.cl:587."
     )
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str(
-    "DEFAULT_FROM_EMAIL", default="Mesa de Ayuda SIGEC <mesaayuda@localhost>"
-)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <mesaayuda@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where new tickets are announced when no agent is routed for their category or region.
 HELPDESK_NOTIFY_EMAIL = env.str("HELPDESK_NOTIFY_EMAIL", default="soporte@localhost")
@@ -440,17 +445,19 @@ LOGGING = {
         }
     },
     "handlers": {
-        "stdout": {
+        "stderr": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            # Logs go to standard error, so that a command's standard output is its own
+            # summary line (what cron mails) and a pipe or redirect can tell the two apart.
+            "stream": "ext://sys.stderr",
             "formatter": "line",
             "filters": ["tracking_ids"],
         }
     },
-    "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.request": {
-            "handlers": ["stdout"],
+            "handlers": ["stderr"],
             "level": "WARNING",
             "propagate": False,
             "filters": ["tracking_ids"],

@@ -4,8 +4,8 @@ from django.urls import include, path
 
 from tickets import health
 
-admin.site.site_header = "Mesa de Ayuda SIGEC"
-admin.site.site_title = "Mesa de Ayuda SIGEC"
+admin.site.site_header = settings.SITE_NAME
+admin.site.site_title = settings.SITE_NAME
 admin.site.index_title = "Gestión de tickets"
 
 urlpatterns = [

@@ -226,7 +226,9 @@ def test_erasure_keeps_what_statistics_need(alicia, supervisor):
 
 
 def test_erasure_is_recorded_with_a_hash_and_the_domain_only(alicia, supervisor):
-    row = data_requests.erase("  ALICIA@desarrollosocial.gob.cl ", by=supervisor, reference="Oficio 124")
+    row = data_requests.erase(
+        "  ALICIA@desarrollosocial.gob.cl ", by=supervisor, reference="Oficio 124"
+    )
     row.refresh_from_db()
     assert (row.action, row.by, row.ticket_count, row.reference) == (
         "erase",

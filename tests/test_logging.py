@@ -1,4 +1,7 @@
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +21,7 @@ def request_lines(caplog):
     return [r.getMessage() for r in caplog.records if r.name == "django.request"]
 
 
-def stdout_handler():
+def stderr_handler():
     # pytest adds its own capturing handlers next to ours.
     return next(
         h
@@ -77,14 +80,14 @@ def test_a_server_error_prints_no_full_id_even_in_the_traceback(
     assert client.get(f"/ticket/{ticket.tracking_id}/").status_code == 500
     (record,) = [r for r in request_log.records if r.name == "django.request"]
     assert record.getMessage() == f"Internal Server Error: /ticket/{ticket.tracking_id[:3]}-…/"
-    printed = stdout_handler().format(record)
+    printed = stderr_handler().format(record)
     assert "RuntimeError: could not render" in printed
     assert ticket.tracking_id not in printed
 
 
-def test_the_handler_writes_to_stdout_through_the_redacting_formatter(settings):
-    assert settings.LOGGING["handlers"]["stdout"]["stream"] == "ext://sys.stdout"
-    handler = stdout_handler()
+def test_the_handler_writes_to_stderr_through_the_redacting_formatter(settings):
+    assert settings.LOGGING["handlers"]["stderr"]["stream"] == "ext://sys.stderr"
+    handler = stderr_handler()
     record = logging.LogRecord(
         "django.request",
         logging.WARNING,
@@ -127,3 +130,20 @@ def test_gunicorn_access_log_fields_are_redacted():
     assert out["U"] == "/ticket/AEU-…/adjunto/3/"
     assert out["f"] == "https://mesadeayuda.example.gob.cl/ticket/AEU-…/"
     assert out["s"] == 200
+
+
+def test_a_cron_commands_stdout_is_its_one_summary_line(tmp_path):
+    """Cron mails a command's output: log lines (django-axes' banner, INFO) stay out of it."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SNAPSHOT_DIR": str(tmp_path / "snap"),
+    }
+    manage = [sys.executable, str(Path(__file__).resolve().parent.parent / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
+    run = subprocess.run(
+        [*manage, "close_stalled_tickets"], env=env, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.splitlines() == ["closed 0 (Cerrado 0, Resuelto 0), skipped 0, errors 0"]
+    assert "AXES" not in run.stdout + run.stderr

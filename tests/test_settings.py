@@ -244,3 +244,18 @@ def test_env_example_documents_every_variable_read():
     )
     assert {"SECRET_KEY", "DATABASE_URL", "AWS_STORAGE_BUCKET_NAME", "GUNICORN_WORKERS"} <= read
     assert read - documented == set()
+
+
+PRIVACY_CHECK = (
+    "import django; django.setup(); from tickets.checks import privacy_contact; "
+    "print([e.id for e in privacy_contact(None)])"
+)
+
+
+def test_production_without_a_privacy_contact_fails_the_deploy_check():
+    env = production_env(HELPDESK_NOTIFY_EMAIL=None, PRIVACY_CONTACT_EMAIL=None)
+    assert run(PRIVACY_CHECK, env).stdout.strip() == "['tickets.E001']"
+
+
+def test_production_with_the_helpdesk_address_passes_the_deploy_check():
+    assert run(PRIVACY_CHECK, production_env()).stdout.strip() == "[]"

@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Mesa de Ayuda")
+
+    def ready(self):
+        # Registers the deployment checks.
+        from tickets import checks  # noqa: F401

@@ -12,6 +12,7 @@ import io
 import json
 import zipfile
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -159,7 +160,7 @@ def collect(email: str) -> dict[str, list[dict]]:
     return data
 
 
-README = """Datos personales que la Mesa de Ayuda SIGEC tiene de {email}
+README = """Datos personales que la {site_name} tiene de {email}
 Generado el {when}.
 
 datos.json contiene todo; cada archivo .csv contiene una parte (UTF-8, separado por comas):
@@ -177,7 +178,10 @@ def export_zip(email: str) -> bytes:
     data = collect(address)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("LEAME.txt", README.format(email=address, when=_when(timezone.now())))
+        z.writestr(
+            "LEAME.txt",
+            README.format(site_name=settings.SITE_NAME, email=address, when=_when(timezone.now())),
+        )
         z.writestr(
             "datos.json", json.dumps({"email": address, **data}, ensure_ascii=False, indent=2)
         )

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
     ctx.setdefault("ticket", ticket)
     ctx["site_url"] = settings.PUBLIC_SITE_URL
+    ctx["site_name"] = settings.SITE_NAME
     with translation.override(language):
         # A subject is one line: whatever a template renders, collapse it.
         subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseServerError
 from django.template import loader
 from django.utils.safestring import mark_safe
@@ -14,7 +15,10 @@ log = logging.getLogger(__name__)
 def _context():
     # The fragment is our own (autoescaped) template's output, written by
     # write_contacts_snapshot: bandit's mark_safe warnings do not apply.
-    return {"contacts_html": mark_safe(read_contacts_snapshot())}  # nosec B308, B703
+    return {
+        "contacts_html": mark_safe(read_contacts_snapshot()),  # nosec B308, B703
+        "site_name": settings.SITE_NAME,
+    }
 
 
 def server_error(request, template_name="500.html"):

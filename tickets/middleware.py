@@ -10,7 +10,9 @@ def security_headers(get_response):
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > settings.MAX_REQUEST_SIZE:
             # Refused before Django reads a byte of the body.
-            response = HttpResponse(render_to_string("413.html"), status=413)
+            response = HttpResponse(
+                render_to_string("413.html", {"site_name": settings.SITE_NAME}), status=413
+            )
         else:
             response = get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CSP_POLICY)

@@ -465,8 +465,6 @@ class Ticket(models.Model):
             self._save_state()
         return changed
 
-    SYSTEM_NAME = "Mesa de Ayuda SIGEC"
-
     def close_stalled(self, now=None) -> bool:
         """Close a ticket whose requester never answered; False if someone got there first.
 
@@ -496,13 +494,13 @@ class Ticket(models.Model):
                 updated_at=now,
                 # Counted here rather than in a second UPDATE: one query fewer per ticket.
                 reply_count=F("reply_count") + 1,
-                last_replier=self.SYSTEM_NAME,
+                last_replier=settings.SITE_NAME,
             )
             if claimed != 1:
                 return False
             self.status, self.closed_at, self.closed_by_system = new, now, True
             self.staff_due_at = self.requester_due_at = None
-            self.updated_at, self.last_replier = now, self.SYSTEM_NAME
+            self.updated_at, self.last_replier = now, settings.SITE_NAME
             self.reply_count += 1
             # The claim proves the row was "Respondido", whatever this copy said.
             self.record("status", Status.ANSWERED.label, Status(new).label, actor_kind="system")
@@ -520,7 +518,7 @@ class Ticket(models.Model):
             Reply.objects.create(
                 ticket=self,
                 kind=Reply.Kind.SYSTEM,
-                author_name=self.SYSTEM_NAME,
+                author_name=settings.SITE_NAME,
                 message=message,
                 created_at=now,
             )
