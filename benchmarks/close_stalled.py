@@ -131,7 +131,7 @@ def build(total, stalled, seed=5):
         (Status.IN_PROGRESS, 0.08),
         (Status.ON_HOLD, 0.07),
     ]
-    statuses, weights = zip(*mix)
+    statuses, weights = zip(*mix, strict=False)
 
     def ticket(i):
         created = now - timedelta(minutes=rng.randint(60, 365 * 24 * 60))

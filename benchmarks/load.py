@@ -352,7 +352,7 @@ def build(total, info_path):
         "MA": 1,
     }
     region_ids, region_w = zip(
-        *[(regions[c].pk, w) for c, w in region_weights.items() if c in regions]
+        *[(regions[c].pk, w) for c, w in region_weights.items() if c in regions], strict=False
     )
     category_ids = [c.pk for c in categories]
     category_w = [22, 12, 18, 12, 16, 8, 4, 8][: len(category_ids)] + [5] * max(
@@ -456,7 +456,7 @@ def build(total, info_path):
                     "author_name": agent_names[author] if agent_turn else name,
                     "message": rng.choice(AGENT_ANSWERS if agent_turn else REQUESTER_ANSWERS),
                     "requests_information": agent_turn and rng.random() < 0.2,
-                    "ip_address": None if agent_turn else "10.21.4.%d" % rng.randint(2, 250),
+                    "ip_address": None if agent_turn else f"10.21.4.{rng.randint(2, 250)}",
                     "created_at": when,
                 }
             )
@@ -474,7 +474,7 @@ def build(total, info_path):
                         "file": f"attachments/{when:%Y/%m}/{uuid.UUID(int=rng.getrandbits(128)).hex}.{fname.rsplit('.', 1)[1]}",
                         "size": rng.randint(20_000, 3 * MB),
                         "content_type": ctype,
-                        "sha256": "%064x" % rng.getrandbits(256),
+                        "sha256": f"{rng.getrandbits(256):064x}",
                         "created_at": when,
                     }
                 )
@@ -506,7 +506,7 @@ def build(total, info_path):
                     "file": f"attachments/{created:%Y/%m}/{uuid.UUID(int=rng.getrandbits(128)).hex}.{fname.rsplit('.', 1)[1]}",
                     "size": rng.randint(20_000, 3 * MB),
                     "content_type": ctype,
-                    "sha256": "%064x" % rng.getrandbits(256),
+                    "sha256": f"{rng.getrandbits(256):064x}",
                     "created_at": created,
                 }
             )
@@ -521,7 +521,7 @@ def build(total, info_path):
             "project_number": rng.randint(10_000, 60_000),
             "subject": subject,
             "message": message,
-            "ip_address": "10.21.%d.%d" % (rng.randint(0, 40), rng.randint(2, 250)),
+            "ip_address": f"10.21.{rng.randint(0, 40)}.{rng.randint(2, 250)}",
             "language": "es",
             "status": status,
             "priority": rng.choices(list(Priority.values), [50, 35, 12, 3])[0],
@@ -956,7 +956,7 @@ class Gunicorn:
         self.port = int(env["PORT"])
 
     def start(self):
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the server's life, closed in stop())
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "mesaayuda.wsgi"],
             cwd=ROOT,
@@ -1120,7 +1120,7 @@ def run_wrk(port, cfg, duration, concurrency):
         f"http://127.0.0.1:{port}/",
     ]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 120)
-    line = next((l for l in r.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if r.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({r.returncode}): {r.stdout[-2000:]} {r.stderr[-2000:]}")
     data = json.loads(line.split(" ", 1)[1])
@@ -1288,7 +1288,7 @@ def machine_load():
     ps = subprocess.run(
         ["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"], capture_output=True, text=True
     ).stdout
-    busy = [l.split(None, 1) for l in ps.splitlines()[:6]]
+    busy = [ln.split(None, 1) for ln in ps.splitlines()[:6]]
     busy = ", ".join(f"{c.strip()} {p}%" for p, c in busy if float(p) >= 5)
     return f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)" + (
         f"; busiest: {busy}" if busy else ""
@@ -1350,13 +1350,17 @@ def table(results, queries, args):
             ]
         )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    fmt = lambda cells: (
-        "| "
-        + " | ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        )
-        + " |"
-    )  # noqa: E731
+
+    def fmt(cells):
+        return (
+            "| "
+            + " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+            )
+            + " |"
+        )  # noqa: E731
+
     return "\n".join(
         [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, rows)]
     )

@@ -1,6 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) for the e-mail tests.
 
-Import the fixtures into a test module: ``from tests.smtp import smtp_server, smtp_down``.
+The fixtures ``smtp_server`` and ``smtp_down`` are available to every test (tests/conftest.py).
 ``smtp_server`` is listening; ``smtp_down`` is configured but nothing listens on its
 port until the test calls ``.start()``.
 """

@@ -1,6 +1,5 @@
 """The ticket page in admin: read-only request, editable triage fields, the reply box, history, canned texts."""
 
-import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse

@@ -545,9 +545,11 @@ def test_it_leaves_sending_the_notices_to_send_queued_mail(
     late = answered(agent, at(2026, 9, 21, 10, 0))  # due Wednesday 10:00
     with django_capture_on_commit_callbacks() as from_the_command:
         assert run_at(at(2026, 9, 23, 9, 0)).startswith("closed 1 ")
-    with time_machine.travel(at(2026, 9, 23, 10, 0), tick=False):
-        with django_capture_on_commit_callbacks() as from_elsewhere:
-            assert Ticket.objects.get(pk=late.pk).close_stalled() is True
+    with (
+        time_machine.travel(at(2026, 9, 23, 10, 0), tick=False),
+        django_capture_on_commit_callbacks() as from_elsewhere,
+    ):
+        assert Ticket.objects.get(pk=late.pk).close_stalled() is True
     # From cron, a sending thread per closed ticket would be killed when the process exits.
     assert from_the_command == []
     assert notices(early).get().state == OutgoingEmail.State.QUEUED
@@ -583,9 +585,11 @@ def test_the_queries_per_ticket_stay_constant_however_many_tickets_are_due(
     batches = math.ceil(n / batch) + (1 if n % batch == 0 else 0)
     # Plus a SAVEPOINT and its RELEASE around each ticket and, inside the test's own
     # transaction, around each batch: statements, not round trips for data.
-    with django_assert_max_num_queries(batches * 3 + n * (QUERIES_PER_TICKET + 2)):
-        with CaptureQueriesContext(connection) as ctx:
-            out = run_at(at(2026, 9, 23, 9, 0), "--batch-size", str(batch))
+    with (
+        django_assert_max_num_queries(batches * 3 + n * (QUERIES_PER_TICKET + 2)),
+        CaptureQueriesContext(connection) as ctx,
+    ):
+        out = run_at(at(2026, 9, 23, 9, 0), "--batch-size", str(batch))
     assert out.startswith(f"closed {n} ")
     assert len(reads(ctx)) == batches
     assert len(data_queries(ctx)) - batches == n * QUERIES_PER_TICKET

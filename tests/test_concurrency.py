@@ -52,7 +52,7 @@ def test_fifty_parallel_submissions_get_distinct_numbers_and_tracking_ids():
 
     assert errors == []
     assert not any(t.is_alive() for t in threads)
-    numbers, tracking_ids = zip(*Ticket.objects.values_list("number", "tracking_id"))
+    numbers, tracking_ids = zip(*Ticket.objects.values_list("number", "tracking_id"), strict=False)
     assert len(numbers) == SUBMISSIONS
     # The counter's row lock hands out consecutive numbers, no gaps and no repeats.
     assert sorted(numbers) == list(range(min(numbers), min(numbers) + SUBMISSIONS))

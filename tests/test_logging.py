@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tickets.views import ticket as views
 from tickets.logging import RedactingFormatter, gunicorn_access_atoms, redact
+from tickets.views import ticket as views
 
 
 @pytest.fixture

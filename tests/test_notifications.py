@@ -8,7 +8,6 @@ from django.core.management import call_command
 from django.db import transaction
 
 from tests.conftest import make_ticket, submission_data
-from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures)
 from tickets import outbox
 from tickets.models import Category, OutgoingEmail, Ticket
 
@@ -294,10 +293,13 @@ def test_without_send_on_commit_the_mail_waits_for_cron(
 def test_a_change_that_rolls_back_queues_and_sends_nothing(
     send_on_commit, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            make_ticket()
-            raise RuntimeError("the change failed after its mail was written")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        make_ticket()
+        raise RuntimeError("the change failed after its mail was written")
     assert callbacks == [] and mail.outbox == []
     assert not OutgoingEmail.objects.exists()
 

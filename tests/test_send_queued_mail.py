@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import make_ticket, submission_data
-from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures)
 from tickets import outbox
 from tickets.models import OutgoingEmail
 

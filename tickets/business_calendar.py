@@ -124,7 +124,7 @@ def _parse_day(weekday: int, value: object) -> tuple[tuple[int, int], ...]:
             )
         periods.append((start, end))
     periods.sort()
-    for (_, previous_end), (next_start, _) in zip(periods, periods[1:]):
+    for (_, previous_end), (next_start, _) in zip(periods, periods[1:], strict=False):
         if next_start < previous_end:
             raise ImproperlyConfigured(f"BUSINESS_HOURS{where} = {value!r}: periods overlap.")
     return tuple(periods)

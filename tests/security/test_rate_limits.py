@@ -20,8 +20,8 @@ from django.utils import timezone
 from tests.conftest import make_ticket
 from tests.security.helpers import FORGOTTEN, LOOKUP, submit, without_csrf
 from tickets import ratelimit, tracking
-from tickets.views import limits
 from tickets.models import OutgoingEmail, Ticket
+from tickets.views import limits
 
 ATTACKER = "203.0.113.66"
 NEIGHBOUR = "198.51.100.7"

@@ -62,7 +62,7 @@ class PrivacyNotice(models.Model):
         text = self.body
         # str.replace, not str.format: a stray brace in a supervisor's text must not break the page.
         for key, value in self.PLACEHOLDERS.items():
-            text = text.replace("{%s}" % key, str(value()))
+            text = text.replace(f"{{{key}}}", str(value()))
         return text
 
 

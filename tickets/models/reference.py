@@ -152,5 +152,5 @@ class CannedResponse(models.Model):
         text = self.body
         # str.replace, not str.format: a stray brace in a supervisor's text must not break replies.
         for key, value in values.items():
-            text = text.replace("{%s}" % key, str(value))
+            text = text.replace(f"{{{key}}}", str(value))
         return text

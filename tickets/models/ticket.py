@@ -62,6 +62,9 @@ class Sequence(models.Model):
     name = models.CharField(max_length=40, primary_key=True)
     value = models.BigIntegerField(default=0)
 
+    def __str__(self):
+        return f"{self.name} = {self.value}"
+
     @classmethod
     def next(cls, name: str) -> int:
         with transaction.atomic():
