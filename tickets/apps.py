@@ -7,5 +7,6 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Mesa de Ayuda")
 
     def ready(self):
-        # Registers the deployment checks.
+        # Importing the module registers its checks; Django's documented place for that is
+        # ready(), once every app is loaded.
         from tickets import checks  # noqa: F401

@@ -4,7 +4,11 @@ Called inside the transaction of the change that causes the message, so the
 mail exists if and only if the change does. ``send_queued_mail`` sends them.
 """
 
+from __future__ import annotations
+
 import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,10 +18,15 @@ from django.utils import translation
 from tickets import outbox, ratelimit
 from tickets.models.outgoing_email import OutgoingEmail
 
+if TYPE_CHECKING:  # emails is imported by models/ticket.py: only the type checker may look back up
+    from tickets.models.ticket import Reply, Ticket
+
 log = logging.getLogger(__name__)
 
 
-def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
+def _queue(
+    kind: str, recipients, *, ticket: Ticket | None = None, language: str = "es", **ctx
+) -> list[OutgoingEmail]:
     ctx.setdefault("ticket", ticket)
     ctx["site_url"] = settings.PUBLIC_SITE_URL
     ctx["site_name"] = settings.SITE_NAME
@@ -54,7 +63,7 @@ def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
     return rows
 
 
-def _agent_addresses(ticket):
+def _agent_addresses(ticket: Ticket) -> set[str]:
     """Agents routed for the ticket's category or region, else the help desk's address."""
     User = get_user_model()
     q = User.objects.filter(is_active=True, is_staff=True).exclude(email="")
@@ -64,7 +73,7 @@ def _agent_addresses(ticket):
 
 
 # --- to the requester ----------------------------------------------------------------
-def ticket_created(ticket):
+def ticket_created(ticket: Ticket) -> None:
     # An anonymous form that mails any address it is given would be a spam relay:
     # past the per-address limit the ticket is still created, and staff still
     # hear of it, but no confirmation goes out (ratelimit.allow logs it).
@@ -73,12 +82,12 @@ def ticket_created(ticket):
     _queue("new_ticket_agents", _agent_addresses(ticket), ticket=ticket)
 
 
-def agent_replied(reply):
+def agent_replied(reply: Reply) -> None:
     ticket = reply.ticket
     _queue("agent_replied", [ticket.email], ticket=ticket, language=ticket.language, reply=reply)
 
 
-def information_requested(reply):
+def information_requested(reply: Reply) -> None:
     ticket = reply.ticket
     _queue(
         "information_requested",
@@ -89,20 +98,20 @@ def information_requested(reply):
     )
 
 
-def ticket_resolved(ticket):
+def ticket_resolved(ticket: Ticket) -> None:
     _queue("ticket_resolved", [ticket.email], ticket=ticket, language=ticket.language)
 
 
-def ticket_closed_automatically(ticket):
+def ticket_closed_automatically(ticket: Ticket) -> None:
     _queue("ticket_closed_automatically", [ticket.email], ticket=ticket, language=ticket.language)
 
 
-def forgotten_ids(email, tickets, *, language="es"):
+def forgotten_ids(email: str, tickets: list[Ticket], *, language: str = "es") -> None:
     _queue("forgotten_ids", [email], language=language, tickets=tickets, email=email)
 
 
 # --- to agents ---------------------------------------------------------------------------
-def requester_replied(reply):
+def requester_replied(reply: Reply) -> None:
     ticket = reply.ticket
     # An assignee who has left (deactivated) is as good as none.
     if ticket.assignee_id and ticket.assignee.is_active and ticket.assignee.email:
@@ -112,12 +121,14 @@ def requester_replied(reply):
     _queue("requester_replied", recipients, ticket=ticket, reply=reply)
 
 
-def ticket_assigned(ticket):
+def ticket_assigned(ticket: Ticket) -> None:
     if ticket.assignee and ticket.assignee.email:
         _queue("ticket_assigned", [ticket.assignee.email], ticket=ticket)
 
 
-def lookup_abuse_alert(*, failed, budget, period_minutes, window_start):
+def lookup_abuse_alert(
+    *, failed: int, budget: int, period_minutes: int, window_start: datetime
+) -> None:
     """Failed tracking-ID look-ups passed the global budget: someone may be guessing IDs."""
     User = get_user_model()
     q = User.objects.filter(is_active=True, groups__name="Supervisores").exclude(email="")

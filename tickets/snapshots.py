@@ -15,6 +15,8 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from tickets.models import Region, RegionalContact
+
 log = logging.getLogger(__name__)
 FRAGMENT = "contacts.html"
 MAINTENANCE_PAGE = "503.html"
@@ -41,8 +43,6 @@ def _write(name: str, text: str):
 
 
 def render_contacts() -> str:
-    from tickets.models import Region, RegionalContact
-
     regions = Region.objects.prefetch_related(
         Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name"))
     )

@@ -4,23 +4,25 @@ A double click or a refreshed POST must not make a second ticket, and a tracking
 collision must not lose the submission; the verb itself knows neither.
 """
 
+import uuid
+
 from django.db import IntegrityError
 
-from tickets.models import Ticket
+from tickets.models import Category, Region, Ticket
 
 
 def submit_ticket(
     *,
-    name,
-    email,
-    category,
-    region,
-    project_number,
-    message,
+    name: str,
+    email: str,
+    category: Category,
+    region: Region,
+    project_number: int,
+    message: str,
     files=(),
-    ip_address=None,
-    language="es",
-    submission_token=None,
+    ip_address: str | None = None,
+    language: str = "es",
+    submission_token: uuid.UUID | None = None,
 ) -> Ticket:
     """Open the ticket; a repeated submission_token returns the ticket it already created."""
     if submission_token:

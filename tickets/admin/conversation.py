@@ -5,11 +5,12 @@ configuration. Each view: permission → object → form → Ticket verb → red
 """
 
 from django.contrib import messages
+from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from tickets.data_requests import record_access
 from tickets.downloads import attachment_response
@@ -24,13 +25,11 @@ CANNED_PARAM = "plantilla"
 
 
 DONE = {
-    ReplyKind.PUBLIC: gettext_lazy(
-        "Respuesta enviada al solicitante. El ticket quedó en estado Respondido."
-    ),
-    ReplyKind.INFORMATION: gettext_lazy(
+    ReplyKind.PUBLIC: _("Respuesta enviada al solicitante. El ticket quedó en estado Respondido."),
+    ReplyKind.INFORMATION: _(
         "Solicitud de información enviada. Si no hay respuesta dentro del plazo, el ticket se cerrará."
     ),
-    ReplyKind.INTERNAL: gettext_lazy("Nota interna agregada. El solicitante no la ve."),
+    ReplyKind.INTERNAL: _("Nota interna agregada. El solicitante no la ve."),
 }
 
 
@@ -38,7 +37,7 @@ def change_url(ticket_pk) -> str:
     return reverse("admin:tickets_ticket_change", args=[ticket_pk])
 
 
-def conversation_context(request, ticket) -> dict:
+def conversation_context(request: HttpRequest, ticket: Ticket) -> dict:
     """Everything the ticket page shows below the form, in a fixed number of queries."""
     _ticket_files, replies = ticket.conversation(internal=True)
     canned = [
@@ -63,7 +62,7 @@ def conversation_context(request, ticket) -> dict:
     }
 
 
-def reply_view(model_admin, request, object_id):
+def reply_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     ticket = get_object_or_404(Ticket, pk=object_id)
@@ -93,7 +92,9 @@ def reply_view(model_admin, request, object_id):
     return redirect(change_url(ticket.pk) + "#responder")
 
 
-def attachment_view(model_admin, request, object_id, pk):
+def attachment_view(
+    model_admin: ModelAdmin, request: HttpRequest, object_id: str, pk: int
+) -> HttpResponse:
     """Any attachment of the ticket, internal notes' included, always as a download."""
     ticket = get_object_or_404(Ticket.objects.only("pk"), pk=object_id)
     if not model_admin.has_view_permission(request, ticket):

@@ -17,8 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import data_requests, tracking
 from tickets.addresses import normalize_email
@@ -53,35 +53,31 @@ class PrivacyNoticeAdmin(admin.ModelAdmin):
 # --- data-subject requests ----------------------------------------------------------------------
 class DataRequestForm(forms.Form):
     email = forms.EmailField(
-        label=gettext_lazy("E-mail de la persona"),
+        label=_("E-mail de la persona"),
         max_length=254,
-        help_text=gettext_lazy(
-            "La dirección con que envió sus tickets. Mayúsculas y minúsculas dan igual."
-        ),
+        help_text=_("La dirección con que envió sus tickets. Mayúsculas y minúsculas dan igual."),
     )
-    action = forms.ChoiceField(
-        label=gettext_lazy("Acción"), choices=Action.choices, widget=forms.RadioSelect
-    )
+    action = forms.ChoiceField(label=_("Acción"), choices=Action.choices, widget=forms.RadioSelect)
     new_name = forms.CharField(
-        label=gettext_lazy("Nombre correcto"),
+        label=_("Nombre correcto"),
         max_length=100,
         required=False,
-        help_text=gettext_lazy("Solo para rectificar; vacío si el nombre no cambia."),
+        help_text=_("Solo para rectificar; vacío si el nombre no cambia."),
     )
     new_email = forms.EmailField(
-        label=gettext_lazy("E-mail correcto"),
+        label=_("E-mail correcto"),
         max_length=254,
         required=False,
-        help_text=gettext_lazy("Solo para rectificar; vacío si la dirección no cambia."),
+        help_text=_("Solo para rectificar; vacío si la dirección no cambia."),
     )
     reference = forms.CharField(
-        label=gettext_lazy("Referencia de la solicitud"),
+        label=_("Referencia de la solicitud"),
         max_length=200,
         required=False,
         help_text=DataRequest._meta.get_field("reference").help_text,
     )
     confirm = forms.BooleanField(
-        label=gettext_lazy(
+        label=_(
             "Confirmo la supresión: los datos de estos tickets se borran y no se pueden recuperar."
         ),
         required=False,
@@ -102,10 +98,10 @@ class DataRequestForm(forms.Form):
         if action == Action.RECTIFY and not (d.get("new_name") or d.get("new_email")):
             self.add_error(
                 "new_name",
-                _("Para rectificar, escriba el nombre correcto, el e-mail correcto o ambos."),
+                gettext("Para rectificar, escriba el nombre correcto, el e-mail correcto o ambos."),
             )
         if action == Action.RECTIFY and email and d.get("new_email") == email:
-            self.add_error("new_email", _("Es la misma dirección."))
+            self.add_error("new_email", gettext("Es la misma dirección."))
         if action == Action.ERASE and email and not d.get("confirm"):
             n = data_requests.tickets_of(email).count()
             msg = ngettext(
@@ -125,7 +121,7 @@ class DataRequestAdmin(admin.ModelAdmin):
     list_filter = ("action", ("created_at", DateFieldListFilter))
     list_select_related = ("by",)
     search_fields = ("reference",)
-    search_help_text = gettext_lazy(
+    search_help_text = _(
         "E-mail completo (también encuentra las suprimidas) o parte de la referencia."
     )
     show_full_result_count = False
@@ -145,15 +141,17 @@ class DataRequestAdmin(admin.ModelAdmin):
     readonly_fields = fields
     add_form_template = "admin/tickets/datarequest/add_form.html"
 
-    @admin.display(description=gettext_lazy("e-mail"), ordering="email")
+    @admin.display(description=_("e-mail"), ordering="email")
     def address(self, obj):
         if obj.email:
             return obj.email
         return format_html(
-            "{} <small>({})</small>", obj.address_label, _("suprimido: se guarda solo su SHA-256")
+            "{} <small>({})</small>",
+            obj.address_label,
+            gettext("suprimido: se guarda solo su SHA-256"),
         )
 
-    @admin.display(description=gettext_lazy("realizada por"))
+    @admin.display(description=_("realizada por"))
     def by_name(self, obj):
         return user_label(obj.by)
 
@@ -180,7 +178,7 @@ class DataRequestAdmin(admin.ModelAdmin):
             return self._carry_out(request, form.cleaned_data)
         ctx = {
             **self.admin_site.each_context(request),
-            "title": _("Atender una solicitud de datos personales"),
+            "title": gettext("Atender una solicitud de datos personales"),
             "opts": self.opts,
             "form": form,
             "has_view_permission": self.has_view_permission(request),
@@ -234,14 +232,14 @@ class AccessLogAdmin(admin.ModelAdmin):
     list_select_related = ("ticket", "user")
     # get_search_results below decides how a term is looked for.
     search_fields = ("ticket__tracking_id",)
-    search_help_text = gettext_lazy("Número de ticket o ID de seguimiento (con o sin guiones).")
+    search_help_text = _("Número de ticket o ID de seguimiento (con o sin guiones).")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
     fields = ("created_at", "ticket_link", "kind", "user_name", "ip_address")
     readonly_fields = fields
 
-    @admin.display(description=gettext_lazy("ticket"), ordering="ticket__number")
+    @admin.display(description=_("ticket"), ordering="ticket__number")
     def ticket_link(self, obj):
         return format_html(
             '<a href="{}">#{}</a>',
@@ -249,10 +247,10 @@ class AccessLogAdmin(admin.ModelAdmin):
             obj.ticket.number,
         )
 
-    @admin.display(description=gettext_lazy("usuario"))
+    @admin.display(description=_("usuario"))
     def user_name(self, obj):
         if obj.user is None:
-            return _("Público")
+            return gettext("Público")
         return user_label(obj.user)
 
     def get_search_results(self, request, queryset, search_term):

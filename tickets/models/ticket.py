@@ -5,13 +5,15 @@ views, the admin and the cron commands call these verbs; none sets ``status``
 by hand. Each verb records history and queues its e-mails in one transaction.
 """
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets import business_calendar, emails, tracking, uploads
@@ -145,7 +147,7 @@ class Ticket(models.Model):
         return f"#{self.number} {self.tracking_id}"
 
     # --- reading -------------------------------------------------------------
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("tickets:ticket", args=[self.tracking_id])
 
     def public_url(self) -> str:
@@ -185,7 +187,7 @@ class Ticket(models.Model):
         return first if len(first) <= 80 else first[:79].rstrip() + "…"
 
     # --- deadlines -----------------------------------------------------------
-    def business_deadline(self, start, hours: int):
+    def business_deadline(self, start: datetime, hours: int) -> datetime:
         """``start`` plus ``hours`` working hours in this ticket's region (one query, as a rule)."""
         # Extra days off are looked up for a window that covers any realistic deadline
         # (16 working hours never span two months, even at Christmas). A deadline past
@@ -233,7 +235,7 @@ class Ticket(models.Model):
         files=(),
         ip_address: str | None = None,
         language: str = "es",
-        submission_token=None,
+        submission_token: uuid.UUID | None = None,
     ) -> "Ticket":
         """A new ticket: its number, tracking ID, staff clock, files and e-mails, in one transaction.
 
@@ -298,7 +300,7 @@ class Ticket(models.Model):
     def _save_state(self):
         self.save(update_fields=self.STATE_FIELDS)
 
-    def record(self, field: str, old, new, *, actor=None, actor_kind="agent"):
+    def record(self, field: str, old, new, *, actor=None, actor_kind: str = "agent") -> None:
         # History is read by staff in the Spanish admin: store labels in Spanish
         # whatever language the requester who caused the change was browsing in.
         with translation.override(settings.LANGUAGE_CODE):
@@ -330,7 +332,7 @@ class Ticket(models.Model):
             "status", Status(old).label, Status(new).label, actor=actor, actor_kind=actor_kind
         )
 
-    def add_attachments(self, files, *, reply=None):
+    def add_attachments(self, files, *, reply: "Reply | None" = None) -> None:
         for f in files:
             content_type = uploads.check_file(f)
             Attachment.objects.create(
@@ -401,7 +403,7 @@ class Ticket(models.Model):
         return reply
 
     @transaction.atomic
-    def mark_resolved(self, *, user=None):
+    def mark_resolved(self, *, user=None) -> None:
         """By the requester ("Marcar como Resuelto") when user is None, else by an agent."""
         self._lock()
         if self.status == Status.RESOLVED:
@@ -416,7 +418,7 @@ class Ticket(models.Model):
             emails.ticket_resolved(self)
 
     @transaction.atomic
-    def change(self, *, user, **fields):
+    def change(self, *, user, **fields) -> bool:
         """Agent edits of status, priority, category or assignee, each recorded."""
         self._lock()
         now = timezone.now()
@@ -509,12 +511,12 @@ class Ticket(models.Model):
             self.record("status", Status.ANSWERED.label, Status(new).label, actor_kind="system")
             # Stored text, so written in the requester's language like the notice.
             with translation.override(self.language):
-                message = str(
-                    _(
+                message = (
+                    gettext(
                         "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
                     )
                     if new == Status.CLOSED
-                    else _(
+                    else gettext(
                         "Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo."
                     )
                 )
@@ -634,10 +636,10 @@ class Reply(models.Model):
         if self.kind != self.Kind.AGENT:
             return self.get_kind_display()
         if self.is_internal:
-            return _("Nota interna")
+            return gettext("Nota interna")
         if self.requests_information:
-            return _("Solicitud de información")
-        return _("Respuesta pública")
+            return gettext("Solicitud de información")
+        return gettext("Respuesta pública")
 
 
 class Attachment(models.Model):
@@ -702,7 +704,7 @@ class TicketEvent(models.Model):
         return f"{self.field}: {self.old_value} → {self.new_value}"
 
     @property
-    def actor_label(self):
+    def actor_label(self) -> str:
         if self.actor_id:
             return user_label(self.actor)
         if self.actor_kind in (Reply.Kind.REQUESTER, Reply.Kind.SYSTEM):
@@ -710,10 +712,10 @@ class TicketEvent(models.Model):
         return ""
 
     @property
-    def field_label(self):
+    def field_label(self) -> str:
         return {
-            "status": _("Estado"),
-            "priority": _("Prioridad"),
-            "category": _("Categoría"),
-            "assignee": _("Asignado a"),
+            "status": gettext("Estado"),
+            "priority": gettext("Prioridad"),
+            "category": gettext("Categoría"),
+            "assignee": gettext("Asignado a"),
         }.get(self.field, self.field)

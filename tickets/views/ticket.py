@@ -8,12 +8,12 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import emails, tracking, uploads
@@ -29,17 +29,17 @@ from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_looku
 log = logging.getLogger(__name__)
 SESSION_KEY = "tickets"
 # A failed look-up says the same whatever was typed, well-formed or not.
-NOT_FOUND = _lazy("No encontramos un ticket con esos datos. Revise el ID de seguimiento.")
+NOT_FOUND = _("No encontramos un ticket con esos datos. Revise el ID de seguimiento.")
 
 
-def remember(request, ticket):
+def remember(request: HttpRequest, ticket: Ticket) -> None:
     """Let this browser reopen the ticket without typing the ID (and the e-mail) again."""
     seen = request.session.get(SESSION_KEY, [])
     if ticket.tracking_id not in seen:
         request.session[SESSION_KEY] = (seen + [ticket.tracking_id])[-20:]
 
 
-def get_ticket_or_404(request, tracking_id, q=None):
+def get_ticket_or_404(request: HttpRequest, tracking_id: str, q: QuerySet | None = None) -> Ticket:
     """The one way in: a well-formed tracking ID that exists; anything else is the same 404.
 
     A malformed ID is still looked up (as "", which matches nothing), so that
@@ -55,7 +55,7 @@ def get_ticket_or_404(request, tracking_id, q=None):
 # --- submitting ----------------------------------------------------------------------
 @ratelimit("submit")
 @require_http_methods(["GET", "POST"])
-def submit(request):
+def submit(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
     if request.method == "POST":
         form = SubmitTicketForm(request.POST, request.FILES)
@@ -95,7 +95,7 @@ def submit(request):
     )
 
 
-def submitted(request):
+def submitted(request: HttpRequest) -> HttpResponse:
     tracking_id = request.session.get("submitted")
     if not tracking_id:
         return redirect("tickets:submit")
@@ -106,7 +106,7 @@ def submitted(request):
 # --- following a ticket --------------------------------------------------------------
 @throttle_failed_lookups
 @require_http_methods(["GET", "POST"])
-def lookup(request):
+def lookup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = LookupForm(request.POST)
         valid = form.is_valid()
@@ -132,7 +132,7 @@ def lookup(request):
 
 @ratelimit("forgotten_id")
 @require_http_methods(["GET", "POST"])
-def forgotten_id(request):
+def forgotten_id(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ForgottenIdForm(request.POST)
         if form.is_valid():
@@ -155,7 +155,7 @@ def forgotten_id(request):
 
 
 @throttle_failed_lookups
-def ticket_page(request, tracking_id):
+def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
     if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(
         tracking_id
     ) not in request.session.get(SESSION_KEY, []):
@@ -169,7 +169,9 @@ def ticket_page(request, tracking_id):
     return render_ticket(request, ticket)
 
 
-def render_ticket(request, ticket, reply_form=None):
+def render_ticket(
+    request: HttpRequest, ticket: Ticket, reply_form: ReplyForm | None = None
+) -> HttpResponse:
     """The ticket page, also shown again (400) with a reply form's errors."""
     ticket_files, replies = ticket.conversation(internal=False)
     ctx = {
@@ -187,7 +189,7 @@ def render_ticket(request, ticket, reply_form=None):
 @ratelimit("reply")
 @throttle_failed_lookups
 @require_POST
-def reply(request, tracking_id):
+def reply(request: HttpRequest, tracking_id: str) -> HttpResponse:
     ticket = get_ticket_or_404(
         request, tracking_id, Ticket.objects.select_related("category", "region")
     )
@@ -202,20 +204,20 @@ def reply(request, tracking_id):
         except ValidationError as exc:
             form.add_error("attachments", exc)
         else:
-            messages.success(request, _("Su respuesta fue agregada al ticket."))
+            messages.success(request, gettext("Su respuesta fue agregada al ticket."))
             return redirect(ticket)
     return render_ticket(request, ticket, reply_form=form)
 
 
 @throttle_failed_lookups
 @require_http_methods(["GET", "POST"])
-def resolve(request, tracking_id):
+def resolve(request: HttpRequest, tracking_id: str) -> HttpResponse:
     ticket = get_ticket_or_404(request, tracking_id)
     if request.method == "POST":
         ticket.mark_resolved()
         messages.success(
             request,
-            _(
+            gettext(
                 "El ticket quedó marcado como Resuelto. Si necesita algo más, puede responder y se reabrirá."
             ),
         )
@@ -224,7 +226,7 @@ def resolve(request, tracking_id):
 
 
 @throttle_failed_lookups
-def attachment(request, tracking_id, pk):
+def attachment(request: HttpRequest, tracking_id: str, pk: int) -> HttpResponse:
     ticket = get_ticket_or_404(request, tracking_id)
     f = get_object_or_404(
         Attachment.objects.exclude(reply__is_internal=True).select_related(None),
