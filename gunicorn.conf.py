@@ -15,18 +15,15 @@ from gunicorn.glogging import Logger
 # gunicorn runs from its own bin/ directory; the project's modules are next to this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from mesaayuda.envvalues import whole_number  # noqa: E402
 from tickets.logging import gunicorn_access_atoms  # noqa: E402
 
 
 def _count(name, default, minimum=1):
-    raw = os.environ.get(name, "").strip()
     try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < minimum:
-        raise SystemExit(f"{name} must be at least {minimum}, not {value}.")
-    return value
+        return whole_number(name, os.environ.get(name, ""), default=default, minimum=minimum)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _cores():

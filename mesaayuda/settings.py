@@ -15,6 +15,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from mesaayuda.envvalues import whole_number
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # nosec B105  # refused below when DEBUG=0
 
@@ -36,14 +38,10 @@ def env_flag(name, default):
 
 
 def env_count(name, default, minimum=0):
-    raw = env.str(name, default="").strip()
     try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
-    return value
+        return whole_number(name, env.str(name, default=""), default=default, minimum=minimum)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 # Development is the default (as in healthchecks); production sets DEBUG=0

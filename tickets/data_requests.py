@@ -193,13 +193,10 @@ def export_zip(email: str) -> bytes:
 def export(email: str, *, by, reference: str = "") -> tuple[DataRequest, bytes]:
     address = normalize_email(email)
     data = export_zip(address)
-    sha, domain = address_fingerprint(address)
-    row = DataRequest.objects.create(
-        action=Action.EXPORT,
+    row = DataRequest.log(
+        Action.EXPORT,
+        address,
         by=by,
-        email=address,
-        email_sha256=sha,
-        email_domain=domain,
         reference=reference,
         ticket_count=tickets_of(address).count(),
         details=f"{len(data)} bytes",
@@ -238,13 +235,10 @@ def rectify(email: str, *, new_name=None, new_email=None, by, reference: str = "
         )
         Ticket.objects.filter(pk__in=ids).update(email=new_email)
         done.append("e-mail")
-    sha, domain = address_fingerprint(address)
-    return DataRequest.objects.create(
-        action=Action.RECTIFY,
+    return DataRequest.log(
+        Action.RECTIFY,
+        address,
         by=by,
-        email=address,
-        email_sha256=sha,
-        email_domain=domain,
         new_name=new_name,
         new_email=new_email,
         reference=reference,
@@ -287,12 +281,11 @@ def erase(email: str, *, by, reference: str = "") -> DataRequest:
         DataRequest.objects.filter(Q(email_sha256=sha) | Q(new_email__iexact=address)).update(
             email="", new_name="", new_email=""
         )
-        return DataRequest.objects.create(
-            action=Action.ERASE,
+        return DataRequest.log(
+            Action.ERASE,
+            address,
+            keep_address=False,
             by=by,
-            email="",
-            email_sha256=sha,
-            email_domain=domain,
             reference=reference,
             ticket_count=anonymized,
             details=f"{files} archivos eliminados; {emails} correos eliminados",

@@ -120,6 +120,21 @@ class DataRequest(models.Model):
         verbose_name_plural = _("solicitudes de datos personales")
         indexes = [models.Index(fields=["email_sha256"], name="datarequest_email_sha256")]
 
+    @classmethod
+    def log(
+        cls, action: str, address: str, *, keep_address: bool = True, **fields
+    ) -> "DataRequest":
+        """Record a request for ``address``; its hash and domain always, the address itself
+        only while ``keep_address`` (an erasure keeps none)."""
+        sha, domain = address_fingerprint(address)
+        return cls.objects.create(
+            action=action,
+            email=address if keep_address else "",
+            email_sha256=sha,
+            email_domain=domain,
+            **fields,
+        )
+
     def __str__(self):
         # Never the address: this string lands in admin messages and the admin's own log.
         return f"{self.get_action_display()} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
