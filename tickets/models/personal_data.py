@@ -120,6 +120,10 @@ class DataRequest(models.Model):
         verbose_name_plural = _("solicitudes de datos personales")
         indexes = [models.Index(fields=["email_sha256"], name="datarequest_email_sha256")]
 
+    def __str__(self):
+        # Never the address: this string lands in admin messages and the admin's own log.
+        return f"{self.get_action_display()} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
     @classmethod
     def log(
         cls, action: str, address: str, *, keep_address: bool = True, **fields
@@ -134,10 +138,6 @@ class DataRequest(models.Model):
             email_domain=domain,
             **fields,
         )
-
-    def __str__(self):
-        # Never the address: this string lands in admin messages and the admin's own log.
-        return f"{self.get_action_display()} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     @property
     def address_label(self) -> str:
