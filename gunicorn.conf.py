@@ -83,6 +83,7 @@ def on_starting(server):
     from django.conf import settings
     from django.core.checks import ERROR, run_checks
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesaayuda.settings")
     django.setup()
     if settings.DEBUG:
         return

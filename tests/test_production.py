@@ -130,6 +130,28 @@ def test_gunicorn_refuses_a_bad_worker_count():
     assert "GUNICORN_WORKERS must be a whole number, not 'many'" in r.stdout + r.stderr
 
 
+def test_gunicorn_refuses_to_serve_production_without_a_privacy_contact(tmp_path):
+    env = run_env(
+        **production_env(
+            HELPDESK_NOTIFY_EMAIL=None,
+            PRIVACY_CONTACT_EMAIL=None,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            EMAIL_URL="dummymail://",
+            PORT=str(free_port()),
+        )
+    )
+    r = subprocess.run(
+        [BIN / "gunicorn", "-c", "gunicorn.conf.py", "mesaayuda.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode != 0
+    assert "tickets.E001" in r.stdout + r.stderr
+
+
 def test_the_entrypoint_runs_the_command_without_migrating_unless_asked(tmp_path):
     db = tmp_path / "db.sqlite3"
     r = subprocess.run(
