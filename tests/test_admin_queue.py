@@ -315,3 +315,15 @@ def test_on_postgresql_the_whole_queue_is_estimated_and_a_filtered_one_counted(a
     with CaptureQueriesContext(connection) as captured:
         assert EstimatedCountPaginator(Ticket.objects.filter(assignee=agent), 50).count == 15
     assert any("COUNT" in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate")
+def test_on_postgresql_a_large_filtered_queue_is_estimated_without_counting(agent, monkeypatch):
+    monkeypatch.setattr(paginator_module, "ESTIMATE_ABOVE", 20)
+    bulk_tickets(60, start=1, assignee=agent)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tickets_ticket")
+    with CaptureQueriesContext(connection) as captured:
+        estimate = EstimatedCountPaginator(Ticket.objects.filter(assignee=agent), 50).count
+    assert 20 < estimate <= 60
+    assert not any("COUNT" in q["sql"] for q in captured.captured_queries)

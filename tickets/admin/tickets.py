@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from tickets import tracking
+from tickets import search, tracking
 from tickets.data_requests import record_access
 from tickets.models import MAX_POSITIVE_INT, Priority, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
@@ -175,7 +175,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     # --- search --------------------------------------------------------------------------
     def get_search_results(self, request, queryset, search_term):
-        """One indexed equality for IDs, numbers and addresses; a text scan only for words."""
+        """One indexed equality for IDs, numbers and addresses; the trigram index for words."""
         term = " ".join(search_term.split())
         if not term:
             return queryset, False
@@ -192,13 +192,7 @@ class TicketAdmin(admin.ModelAdmin):
         if "@" in term and " " not in term:
             # Addresses are stored lower-cased (the public forms do it), so this is an index look-up.
             return queryset.filter(email=term.lower()), False
-        text = (
-            Q(name__icontains=term)
-            | Q(subject__icontains=term)
-            | Q(message__icontains=term)
-            | Q(email__icontains=term)
-        )
-        return queryset.filter(text), False
+        return search.search_text(queryset, term), False
 
     # --- bulk actions (each ticket through its verb, so history and e-mails follow) ------------
     @admin.action(description=_("Asignarme los tickets seleccionados"), permissions=["change"])
