@@ -186,7 +186,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The rate limits live in this cache: the default is per process, so several
 # app servers (or gunicorn workers that must agree) need CACHE_URL=redis://…
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://mesaayuda")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://mesaayuda"),
+    # Rendered HTML that any process can rebuild from the database (the public
+    # conversation): kept in each process's memory, whatever CACHE_URL says, because a
+    # hit must cost less than rendering. Keys name the state they were rendered from,
+    # so nothing needs invalidating across processes.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "mesaayuda-fragments",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache" and not find_spec(
     "redis"
 ):

@@ -6,6 +6,7 @@ import tempfile
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures for every test)
@@ -51,6 +52,14 @@ def strict_captcha(monkeypatch):
     from captcha.conf import settings as captcha_settings
 
     monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with empty caches: rate-limit counters and rendered fragments
+    would otherwise leak between tests that reuse primary keys and frozen clocks."""
+    for name in settings.CACHES:
+        caches[name].clear()
 
 
 @pytest.fixture(autouse=True)

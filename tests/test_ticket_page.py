@@ -1,11 +1,16 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import make_ticket, pdf, png
+from tickets import data_requests
 from tickets.models import OutgoingEmail, Reply, Status, TicketEvent
 
 
 def page(client, ticket):
     return client.get(f"/ticket/{ticket.tracking_id}/")
+
+
+def conversation(html):
+    return html.split('<ol class="conversation">')[1].split("</ol>")[0]
 
 
 def test_it_shows_what_the_manuals_ticket_view_shows(client, ticket):
@@ -190,3 +195,45 @@ def test_with_email_required_an_unknown_id_gets_the_same_redirect(client, db, se
 def test_without_email_required_the_id_alone_opens_the_ticket(client, ticket, settings):
     settings.LOOKUP_REQUIRES_EMAIL = False
     assert page(client, ticket).status_code == 200
+
+
+# --- the conversation, rendered once per state ----------------------------------------------
+def test_a_second_look_at_an_unchanged_ticket_skips_the_conversation_queries(
+    client, ticket, agent, django_assert_num_queries
+):
+    ticket.add_agent_reply(user=agent, message="Revise su clave", files=[pdf("guia.pdf")])
+    first = page(client, ticket).content.decode()
+    # The ticket and its access-log row only: files and replies come from the fragment.
+    with django_assert_num_queries(2):
+        again = page(client, ticket).content.decode()
+    assert conversation(again) == conversation(first)
+    assert "Revise su clave" in again and "guia.pdf" in again
+
+
+def test_a_new_reply_shows_at_once_after_the_page_was_cached(client, ticket, agent):
+    assert "Nueva respuesta" not in page(client, ticket).content.decode()
+    ticket.add_agent_reply(user=agent, message="Nueva respuesta")
+    assert "Nueva respuesta" in page(client, ticket).content.decode()
+
+
+def test_an_internal_note_never_enters_the_cached_conversation(client, ticket, agent):
+    page(client, ticket)
+    ticket.add_agent_reply(user=agent, message="Solo para el equipo", kind="internal")
+    assert "Solo para el equipo" not in page(client, ticket).content.decode()
+
+
+def test_rectified_and_erased_data_is_never_served_from_the_cache(client, ticket, supervisor):
+    assert "Alicia Rojas" in page(client, ticket).content.decode()
+    data_requests.rectify(ticket.email, new_name="Alicia Rojas Pérez", by=supervisor)
+    assert "Alicia Rojas Pérez" in page(client, ticket).content.decode()
+    data_requests.erase(ticket.email, by=supervisor)
+    html = page(client, ticket).content.decode()
+    assert "Alicia" not in html and "rendición" not in html
+
+
+def test_each_language_gets_its_own_rendering(client, ticket, agent):
+    ticket.add_agent_reply(user=agent, message="Pedimos un dato", kind="information")
+    assert "Solicita información" in page(client, ticket).content.decode()
+    client.cookies["django_language"] = "en"
+    html = page(client, ticket).content.decode()
+    assert "Solicita información" not in html
