@@ -392,7 +392,16 @@ CAPTCHA_CHALLENGE_FUNCT = "tickets.captcha.digits_challenge"
 CAPTCHA_LENGTH = 5
 CAPTCHA_IMAGE_SIZE = (150, 50)
 CAPTCHA_FONT_SIZE = 34
-CAPTCHA_TIMEOUT = 10
+# Serve captchas from a pool of ready rows instead of writing one per form shown (a
+# write per GET was a measurable part of the form's cost). refill_captcha_pool keeps
+# CAPTCHA_POOL_SIZE rows ready (cron every 5 minutes, and after every migrate); a row
+# is handed out only while it has CAPTCHA_GET_FROM_POOL_TIMEOUT minutes left, so a
+# person still gets at least 10 minutes to answer, as without the pool. Each row is
+# still deleted at its first answer, right or wrong. Off in development and tests.
+CAPTCHA_GET_FROM_POOL = env_flag("CAPTCHA_GET_FROM_POOL", default=not DEBUG)
+CAPTCHA_GET_FROM_POOL_TIMEOUT = 10
+CAPTCHA_TIMEOUT = 20 if CAPTCHA_GET_FROM_POOL else 10
+CAPTCHA_POOL_SIZE = env_count("CAPTCHA_POOL_SIZE", default=500, minimum=1)
 # Accepts the answer "PASSED": only for automated tests and benchmarks, never in production.
 CAPTCHA_TEST_MODE = env_flag("CAPTCHA_TEST_MODE", default=False)
 
