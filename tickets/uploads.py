@@ -11,7 +11,6 @@ what the browser claimed in the upload.
 
 import datetime
 import hashlib
-import unicodedata
 import uuid
 
 import filetype
@@ -21,6 +20,8 @@ from django.db.models import Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+
+from tickets.text import single_line
 
 FALLBACK_NAME = "adjunto"
 MAX_DISPLAY_NAME_LENGTH = 150
@@ -171,19 +172,10 @@ def allowed_types() -> list[dict]:
 
 def safe_display_name(name: str) -> str:
     """The original file name reduced to harmless display text."""
-    name = str(name or "")
-    # Line breaks and tabs become spaces so words stay apart; every other control
-    # or format character (NUL, U+202E RIGHT-TO-LEFT OVERRIDE, zero-width marks)
-    # goes, since they can disguise "gpj.exe" as "exe.jpg" or split headers.
-    # Lone surrogates (from undecodable names) would break UTF-8 on save.
-    chars = []
-    for ch in name:
-        category = unicodedata.category(ch)
-        if ch.isspace():
-            chars.append(" ")
-        elif category not in ("Cc", "Cf", "Cs"):
-            chars.append(ch)
-    name = "".join(chars)
+    # Control and format characters (NUL, U+202E RIGHT-TO-LEFT OVERRIDE, zero-width
+    # marks) can disguise "gpj.exe" as "exe.jpg" or split headers: the same rule as
+    # for names and subjects.
+    name = single_line(name)
     # Browsers on Windows may send the full client path.
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = " ".join(name.split()).lstrip(". ")

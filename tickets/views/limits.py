@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tickets import emails
 from tickets.clientip import client_ip
-from tickets.ratelimit import Window, hit, peek
+from tickets.ratelimit import Window, give_back, hit
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,19 @@ def ratelimit(scope: str, *, methods: Iterable[str] = ("POST",)) -> Callable:
 
 
 # --- failed tracking-ID look-ups ----------------------------------------------------
+# The attempt under way, on the request: the window its hit fell in, and whether it failed.
+_ATTEMPT = "_lookup_attempt"
+
+
 def throttle_failed_lookups(view: Callable) -> Callable:
     """Refuse an IP over its failed look-up limit; count the view's 404s as failures.
+
+    Every request is counted before the view runs, with one atomic increment, and
+    refused if that puts it over the limit; a request that finds its ticket gives its
+    count back afterwards. Checking first and counting after the answer let fifty
+    simultaneous guesses all pass a limit of thirty. The price: requests in flight
+    hold a place, so one that would succeed can meet a 429 while the address is a
+    few places from its limit.
 
     Views that answer a failure with a page of their own (the look-up form) call
     ``failed_lookup(request)`` themselves.
@@ -67,14 +78,19 @@ def throttle_failed_lookups(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        window = peek("lookup", client_ip(request) or "-")
-        if window.count >= window.rate.limit:
+        window = hit("lookup", client_ip(request) or "-")
+        if window.exceeded:
             return too_many_requests(request, window)
+        attempt = {"window": window, "failed": False}
+        setattr(request, _ATTEMPT, attempt)
         try:
             return view(request, *args, **kwargs)
         except Http404:
             failed_lookup(request)
             raise
+        finally:
+            if not attempt["failed"]:
+                give_back(window)
 
     return wrapped
 
@@ -86,7 +102,14 @@ def failed_lookup(request: HttpRequest) -> bool:
     LOOKUP_ABUSE_DELAY seconds, and supervisors are alerted once per window.
     Returns True when this look-up was slowed.
     """
-    hit("lookup", client_ip(request) or "-")
+    attempt = getattr(request, _ATTEMPT, None)
+    if attempt is None:
+        # A view without @throttle_failed_lookups: count the failure now.
+        hit("lookup", client_ip(request) or "-")
+    elif attempt["failed"]:
+        return False  # already counted (a view that both reports and raises 404)
+    else:
+        attempt["failed"] = True  # keep the place taken before the view ran
     window = hit("lookup_global", "all")
     if not window.exceeded:
         return False

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
@@ -23,6 +23,7 @@ from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, Subm
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
 from tickets.submission import submit_ticket
+from tickets.views.headers import private_page
 from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def get_ticket_or_404(request, tracking_id, q=None):
 
 
 # --- submitting ----------------------------------------------------------------------
+@private_page
 @ratelimit("submit")
 @require_http_methods(["GET", "POST"])
 def submit(request):
@@ -94,6 +96,8 @@ def submit(request):
     )
 
 
+@private_page
+@require_safe
 def submitted(request):
     tracking_id = request.session.get("submitted")
     if not tracking_id:
@@ -103,6 +107,7 @@ def submitted(request):
 
 
 # --- following a ticket --------------------------------------------------------------
+@private_page
 @throttle_failed_lookups
 @require_http_methods(["GET", "POST"])
 def lookup(request):
@@ -129,6 +134,7 @@ def lookup(request):
     return render(request, "tickets/lookup.html", {"form": form})
 
 
+@private_page
 @ratelimit("forgotten_id")
 @require_http_methods(["GET", "POST"])
 def forgotten_id(request):
@@ -153,7 +159,9 @@ def forgotten_id(request):
     return render(request, "tickets/forgotten_id.html", {"form": form})
 
 
+@private_page
 @throttle_failed_lookups
+@require_safe
 def ticket_page(request, tracking_id):
     if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(
         tracking_id
@@ -190,6 +198,7 @@ def render_ticket(request, ticket, reply_form=None):
     return render(request, "tickets/ticket.html", ctx, status=status)
 
 
+@private_page
 @ratelimit("reply")
 @throttle_failed_lookups
 @require_POST
@@ -213,6 +222,7 @@ def reply(request, tracking_id):
     return render_ticket(request, ticket, reply_form=form)
 
 
+@private_page
 @throttle_failed_lookups
 @require_http_methods(["GET", "POST"])
 def resolve(request, tracking_id):
@@ -229,7 +239,9 @@ def resolve(request, tracking_id):
     return render(request, "tickets/resolve_confirm.html", {"ticket": ticket})
 
 
+@private_page
 @throttle_failed_lookups
+@require_safe
 def attachment(request, tracking_id, pk):
     ticket = get_ticket_or_404(request, tracking_id)
     f = get_object_or_404(
@@ -247,5 +259,4 @@ def attachment(request, tracking_id, pk):
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
     return response
