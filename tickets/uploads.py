@@ -21,6 +21,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from tickets.multipart import NAME_TOO_LONG
 from tickets.text import single_line
 
 FALLBACK_NAME = "adjunto"
@@ -139,6 +140,10 @@ MESSAGES = {
         'El archivo "%(name)s" no tiene un tipo permitido. Revise la lista de tipos permitidos.'
     ),
     "empty": _('El archivo "%(name)s" está vacío.'),
+    "name_too_long": _(
+        'El nombre del archivo "%(name)s" es demasiado largo. Cámbiele el nombre por uno más '
+        "corto y adjúntelo de nuevo."
+    ),
     "too_big": _('El archivo "%(name)s" pesa más de %(limit)s, el máximo permitido.'),
     "content": _(
         'El contenido del archivo "%(name)s" no corresponde a su extensión .%(extension)s.'
@@ -269,6 +274,11 @@ def _human_size(size: int) -> str:
 def check_file(f) -> str:
     """Validate one uploaded file; return the content type to store with it."""
     display = safe_display_name(f.name)
+    if NAME_TOO_LONG in (getattr(f, "content_type_extra", None) or {}):
+        # Shortened by tickets.multipart: its real name never reached us.
+        raise ValidationError(
+            MESSAGES["name_too_long"], code="file_name_too_long", params={"name": display}
+        )
     extension = _extension(display)
     if extension not in _allowed_extensions():
         raise ValidationError(MESSAGES["type"], code="file_type", params={"name": display})

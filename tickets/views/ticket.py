@@ -55,7 +55,7 @@ def get_ticket_or_404(request, tracking_id, q=None):
 # --- submitting ----------------------------------------------------------------------
 @private_page
 @ratelimit("submit")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def submit(request):
     ip = client_ip(request)
     if request.method == "POST":
@@ -109,7 +109,7 @@ def submitted(request):
 # --- following a ticket --------------------------------------------------------------
 @private_page
 @throttle_failed_lookups
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def lookup(request):
     if request.method == "POST":
         form = LookupForm(request.POST)
@@ -136,7 +136,7 @@ def lookup(request):
 
 @private_page
 @ratelimit("forgotten_id")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def forgotten_id(request):
     if request.method == "POST":
         form = ForgottenIdForm(request.POST)
@@ -224,7 +224,7 @@ def reply(request, tracking_id):
 
 @private_page
 @throttle_failed_lookups
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def resolve(request, tracking_id):
     ticket = get_ticket_or_404(request, tracking_id)
     if request.method == "POST":
