@@ -6,6 +6,7 @@ counts; everything that renders, sleeps or mails lives here, next to the views.
 """
 
 import functools
+import hashlib
 import logging
 import math
 import time
@@ -135,3 +136,36 @@ def failed_lookup(request: HttpRequest) -> bool:
     if delay > 0:
         time.sleep(delay)
     return True
+
+
+# --- admin log-ins ---------------------------------------------------------------------
+# Longer than any password check; a crashed worker's claim lapses after it.
+LOGIN_CLAIM_SECONDS = 30
+
+
+def one_login_at_a_time(view: Callable) -> Callable:
+    """Let one log-in attempt per username and IP be checked at a time; answer 429 to a second.
+
+    django-axes checks the failure count before the password and records the failure
+    after it: attempts sent together all pass the check, so a burst would get more
+    guesses than AXES_FAILURE_LIMIT while the slow password hashes run. Claimed with
+    an atomic ``cache.add``, each attempt finds the count its predecessor left.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        who = f"{request.POST.get('username', '')}|{client_ip(request) or '-'}"
+        key = "login:" + hashlib.sha256(who.encode()).hexdigest()[:32]
+        if not cache.add(key, 1, timeout=LOGIN_CLAIM_SECONDS):
+            log.warning("admin log-in: attempt refused while another one from the same pair runs")
+            response = render(request, "429.html", {"minutes": 1}, status=429)
+            response["Retry-After"] = "1"
+            return response
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            cache.delete(key)
+
+    return wrapped
