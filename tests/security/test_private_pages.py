@@ -76,6 +76,15 @@ def test_an_information_page_may_be_cached_and_indexed(client, db, path):
     assert "X-Robots-Tag" not in r
 
 
+@pytest.mark.parametrize("path", [SUBMIT, LOOKUP, FORGOTTEN])
+def test_a_blank_form_stays_cacheable_so_back_gives_typed_text_back(client, db, path):
+    # Nothing of anyone's on it; "no-store" would make browsers drop what was typed
+    # when the person comes back to it from a 429 page with the Back button.
+    r = client.get(path)
+    assert r.status_code == 200
+    assert "no-store" not in r.get("Cache-Control", "")
+
+
 def test_every_public_route_is_either_personal_or_information():
     # A new page must be put in one list or the other: nobody forgets the headers.
     routes = {name for name in get_resolver("tickets.urls").reverse_dict if isinstance(name, str)}

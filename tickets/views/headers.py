@@ -29,3 +29,21 @@ def private_page(view: Callable) -> Callable:
         return mark_private(view(request, *args, **kwargs))
 
     return wrapped
+
+
+def private_once_filled(view: Callable) -> Callable:
+    """For a form page: ``mark_private`` except the blank form (a GET without a query string).
+
+    The blank form shows nothing of anyone's, and left cacheable it lets the browser give
+    back what was typed when the person returns to it with "Atrás" (from a 429 page, say).
+    What comes back from a POST, or a form filled in from the address, is private.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD") and not request.GET:
+            return response
+        return mark_private(response)
+
+    return wrapped

@@ -23,7 +23,7 @@ from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, Subm
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
 from tickets.submission import submit_ticket
-from tickets.views.headers import private_page
+from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def get_ticket_or_404(request, tracking_id, q=None):
 
 
 # --- submitting ----------------------------------------------------------------------
-@private_page
+@private_once_filled
 @ratelimit("submit")
 @require_http_methods(["GET", "HEAD", "POST"])
 def submit(request):
@@ -107,7 +107,7 @@ def submitted(request):
 
 
 # --- following a ticket --------------------------------------------------------------
-@private_page
+@private_once_filled
 @throttle_failed_lookups
 @require_http_methods(["GET", "HEAD", "POST"])
 def lookup(request):
@@ -134,7 +134,7 @@ def lookup(request):
     return render(request, "tickets/lookup.html", {"form": form})
 
 
-@private_page
+@private_once_filled
 @ratelimit("forgotten_id")
 @require_http_methods(["GET", "HEAD", "POST"])
 def forgotten_id(request):
