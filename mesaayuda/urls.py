@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from tickets import health
+from tickets.views.limits import one_login_at_a_time
 
 admin.site.site_header = settings.SITE_NAME
 admin.site.site_title = settings.SITE_NAME
@@ -10,6 +11,8 @@ admin.site.index_title = "Gestión de tickets"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    # Ahead of admin.site.urls, which serves the same address unguarded.
+    path(f"{settings.ADMIN_URL}login/", one_login_at_a_time(admin.site.login)),
     path(settings.ADMIN_URL, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),

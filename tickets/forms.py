@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
@@ -11,14 +11,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tickets import tracking, uploads
-from tickets.addresses import normalize_email
+from tickets.addresses import check_address
 from tickets.models import MAX_POSITIVE_INT, Category, Region
+from tickets.text import single_line
 
 # Said whenever a typed tracking ID is not one, by the form and by the look-up page.
 ID_SHAPE = _(
     "Un ID de seguimiento tiene 10 letras y números, como 1N7-XQE-RW26. Revise lo que escribió."
 )
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -49,12 +49,20 @@ def parse_project_number(value: str) -> int:
     value = (value or "").strip()
     if "proyecto=" in value.lower():
         # A pasted SIGEC address: http://sigec.mideplan.cl/sigec/view-proyecto.htm?proyecto=29928
-        params = {
-            k.lower(): v
-            for k, v in parse_qs(urlparse(value).query or value.split("?", 1)[-1]).items()
-        }
-        value = (params.get("proyecto") or [""])[0].strip()
-    value = value.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", value) else value
+        query = urlparse(value).query or value.split("?", 1)[-1]
+        numbers = [v.strip() for k, v in parse_qsl(query) if k.lower() == "proyecto" and v.strip()]
+        if len({_digits(v) for v in numbers}) > 1:
+            # Taking either would file the ticket under a project the person may not mean.
+            raise ValidationError(
+                _(
+                    "La dirección pegada trae más de un número de proyecto (%(numbers)s). "
+                    "Escriba solo el número del proyecto, por ejemplo 29928."
+                ),
+                code="ambiguous",
+                params={"numbers": ", ".join(dict.fromkeys(numbers))},
+            )
+        value = numbers[0] if numbers else ""
+    value = _digits(value)
     if not re.fullmatch(r"\d+", value) or not 0 < int(value) <= MAX_POSITIVE_INT:
         raise ValidationError(
             _(
@@ -64,6 +72,12 @@ def parse_project_number(value: str) -> int:
             code="invalid",
         )
     return int(value)
+
+
+def _digits(value: str) -> str:
+    """A number as people write it, thousands dots and leading zeros dropped ("029.928" → "29928")."""
+    value = value.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", value) else value
+    return (value.lstrip("0") or "0") if value.isdecimal() else value
 
 
 class SubmitTicketForm(AttachmentsMixin, forms.Form):
@@ -118,12 +132,16 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
         self.fields["email"].widget.attrs["autocomplete"] = "email"
 
     def clean_name(self):
-        name = CONTROL_CHARS.sub(" ", self.cleaned_data["name"])
-        return " ".join(name.split())
+        name = single_line(self.cleaned_data["name"])
+        if not name:
+            # Nothing but invisible characters: as good as empty.
+            raise ValidationError(self.fields["name"].error_messages["required"], code="required")
+        return name
 
     def clean_email(self):
-        # Stored lower-cased so that look-ups by address use the index.
-        return normalize_email(self.cleaned_data["email"])
+        # Stored lower-cased so that look-ups by address use the index; a look-alike
+        # domain is refused before staff could take it for the ministry's own.
+        return check_address(self.cleaned_data["email"])
 
     def clean_project_number(self):
         return parse_project_number(self.cleaned_data["project_number"])
@@ -167,7 +185,7 @@ class LookupForm(forms.Form):
         return value
 
     def clean_email(self):
-        return normalize_email(self.cleaned_data.get("email"))
+        return check_address(self.cleaned_data.get("email"))
 
 
 class ForgottenIdForm(forms.Form):
@@ -179,4 +197,4 @@ class ForgottenIdForm(forms.Form):
     )
 
     def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
+        return check_address(self.cleaned_data["email"])

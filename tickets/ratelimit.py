@@ -9,12 +9,13 @@ at a window's edge a client may get up to twice its limit in ``period`` seconds.
 Limits are settings (``RATELIMIT_<SCOPE> = "5/h"``, see settings.py), read at call
 time so tests can change them, and parsed once per distinct value.
 
-This module only counts (``hit``, ``peek``, ``allow``). What the public site does
+This module only counts (``hit``, ``give_back``, ``peek``, ``allow``). What the public site does
 with a count (the decorators, the 429 page, the alert) is in ``tickets/views/limits.py``.
 
 Scopes:
   submit, reply, forgotten_id      per IP, every POST counts        ``@ratelimit``
-  lookup                           per IP, failed look-ups count    ``@throttle_failed_lookups``
+  lookup                           per IP, every look-up counts and ``@throttle_failed_lookups``
+                                   a successful one is given back
   confirmation_email,
   forgotten_id_email               per recipient address            ``allow()``
   lookup_global                    every failed look-up, all IPs    ``failed_lookup()``
@@ -23,6 +24,7 @@ Counters are keyed by a hash of the IP or address, so the cache holds no
 personal data in clear.
 """
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -55,6 +57,7 @@ class Window:
     count: int
     rate: Rate
     reset_at: float  # epoch seconds when the window ends
+    key: str = ""  # the counter's cache key, for give_back()
 
     @property
     def exceeded(self) -> bool:
@@ -106,12 +109,27 @@ def _window(scope: str, ident: str, *, count: bool) -> Window:
             value = 1
     else:
         value = cache.get(key, 0)
-    return Window(scope, int(value), rate, reset_at)
+    return Window(scope, int(value), rate, reset_at, key)
 
 
 def hit(scope: str, ident: str) -> Window:
-    """Count one event for ``ident`` in ``scope`` and return the window it fell in."""
+    """Count one event for ``ident`` in ``scope`` and return the window it fell in.
+
+    The count returned is this event's own place in the window (the increment is
+    atomic): deciding on it, rather than on a ``peek`` before the work, is what keeps
+    a burst of simultaneous requests from all slipping under the limit.
+    """
     return _window(scope, ident, count=True)
+
+
+def give_back(window: Window) -> None:
+    """Undo one ``hit`` that turned out not to count (a look-up that found its ticket).
+
+    Taken from the window the hit fell in, even if a new one has begun since.
+    """
+    # ValueError: the window expired or was evicted, nothing left to give back.
+    with contextlib.suppress(ValueError):
+        cache.decr(window.key)
 
 
 def peek(scope: str, ident: str) -> Window:

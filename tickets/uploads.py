@@ -11,7 +11,6 @@ what the browser claimed in the upload.
 
 import datetime
 import hashlib
-import unicodedata
 import uuid
 
 import filetype
@@ -21,6 +20,9 @@ from django.db.models import Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+
+from tickets.multipart import NAME_TOO_LONG
+from tickets.text import single_line
 
 FALLBACK_NAME = "adjunto"
 MAX_DISPLAY_NAME_LENGTH = 150
@@ -138,6 +140,10 @@ MESSAGES = {
         'El archivo "%(name)s" no tiene un tipo permitido. Revise la lista de tipos permitidos.'
     ),
     "empty": _('El archivo "%(name)s" está vacío.'),
+    "name_too_long": _(
+        'El nombre del archivo "%(name)s" es demasiado largo. Cámbiele el nombre por uno más '
+        "corto y adjúntelo de nuevo."
+    ),
     "too_big": _('El archivo "%(name)s" pesa más de %(limit)s, el máximo permitido.'),
     "content": _(
         'El contenido del archivo "%(name)s" no corresponde a su extensión .%(extension)s.'
@@ -171,19 +177,10 @@ def allowed_types() -> list[dict]:
 
 def safe_display_name(name: str) -> str:
     """The original file name reduced to harmless display text."""
-    name = str(name or "")
-    # Line breaks and tabs become spaces so words stay apart; every other control
-    # or format character (NUL, U+202E RIGHT-TO-LEFT OVERRIDE, zero-width marks)
-    # goes, since they can disguise "gpj.exe" as "exe.jpg" or split headers.
-    # Lone surrogates (from undecodable names) would break UTF-8 on save.
-    chars = []
-    for ch in name:
-        category = unicodedata.category(ch)
-        if ch.isspace():
-            chars.append(" ")
-        elif category not in ("Cc", "Cf", "Cs"):
-            chars.append(ch)
-    name = "".join(chars)
+    # Control and format characters (NUL, U+202E RIGHT-TO-LEFT OVERRIDE, zero-width
+    # marks) can disguise "gpj.exe" as "exe.jpg" or split headers: the same rule as
+    # for names and subjects.
+    name = single_line(name)
     # Browsers on Windows may send the full client path.
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = " ".join(name.split()).lstrip(". ")
@@ -277,6 +274,11 @@ def _human_size(size: int) -> str:
 def check_file(f) -> str:
     """Validate one uploaded file; return the content type to store with it."""
     display = safe_display_name(f.name)
+    if NAME_TOO_LONG in (getattr(f, "content_type_extra", None) or {}):
+        # Shortened by tickets.multipart: its real name never reached us.
+        raise ValidationError(
+            MESSAGES["name_too_long"], code="file_name_too_long", params={"name": display}
+        )
     extension = _extension(display)
     if extension not in _allowed_extensions():
         raise ValidationError(MESSAGES["type"], code="file_type", params={"name": display})

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -128,3 +129,36 @@ def test_a_staff_session_ends_with_the_browser_and_after_eight_hours(client, age
     assert cookie["max-age"] == "" and cookie["expires"] == ""  # a browser-session cookie
     assert cookie["httponly"]
     assert client.session.get_expiry_age() == 8 * 3600
+
+
+# --- a burst of guesses (issue 22, 3: every check-then-count limit) -------------------------------
+def guess_in_a_burst(client, monkeypatch, n):
+    """``n`` wrong guesses, each sent while the previous one's password is being checked.
+
+    Returns how many passwords were actually checked and every answer's status.
+    """
+    checked, answers = [], []
+    real = ModelBackend.authenticate
+
+    def slow_check(self, request, username=None, password=None, **kwargs):
+        checked.append(password)
+        if len(checked) + len(answers) < n:
+            answers.append(log_in(client, "bruno", f"intento-{len(checked)}").status_code)
+        return real(self, request, username=username, password=password, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", slow_check)
+    answers.append(log_in(client, "bruno", "intento-0").status_code)
+    return checked, answers
+
+
+def test_guesses_sent_together_are_checked_one_at_a_time(client, agent, axes_on, monkeypatch):
+    checked, answers = guess_in_a_burst(client, monkeypatch, 10)
+    # Only the first password was checked; the one sent while it ran was refused.
+    assert len(checked) == 1
+    assert 429 in answers
+
+
+def test_guesses_one_after_another_still_stop_at_the_limit(client, agent, axes_on):
+    answers = [log_in(client, "bruno", f"intento-{i}").status_code for i in range(5)]
+    assert answers[:2] == [200, 200] and answers[2:] == [429, 429, 429]
+    assert log_in(client, "bruno", PASSWORD).status_code == 429

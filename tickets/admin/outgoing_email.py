@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tickets.addresses import display_address
 from tickets.models import OutgoingEmail
 
 State = OutgoingEmail.State
@@ -18,7 +19,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "created_at",
         "state",
         "kind",
-        "to",
+        "recipient",
         "subject",
         "attempts",
         "next_attempt_at",
@@ -35,7 +36,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "created_at",
         "state",
         "kind",
-        "to",
+        "recipient",
         "subject",
         "ticket_link",
         "attempts",
@@ -46,6 +47,10 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "body_html",
     ]
     readonly_fields = fields
+
+    @admin.display(description=OutgoingEmail._meta.get_field("to").verbose_name, ordering="to")
+    def recipient(self, obj):
+        return display_address(obj.to)
 
     @admin.display(description=_("último error"))
     def short_error(self, obj):

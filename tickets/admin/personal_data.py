@@ -21,9 +21,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets import data_requests, tracking
-from tickets.addresses import normalize_email
+from tickets.addresses import check_address, display_address, display_domain, normalize_email
 from tickets.models import MAX_POSITIVE_INT, AccessLog, DataRequest, PrivacyNotice, user_label
 from tickets.models.personal_data import address_fingerprint
+from tickets.text import single_line
 
 from .paginator import EstimatedCountPaginator
 
@@ -87,10 +88,11 @@ class DataRequestForm(forms.Form):
         return normalize_email(self.cleaned_data["email"])
 
     def clean_new_email(self):
-        return normalize_email(self.cleaned_data["new_email"])
+        # The address tickets will be stored under: the same check as the public form.
+        return check_address(self.cleaned_data["new_email"])
 
     def clean_new_name(self):
-        return " ".join(self.cleaned_data["new_name"].split())
+        return single_line(self.cleaned_data["new_name"])
 
     def clean(self):
         d = super().clean()
@@ -130,9 +132,9 @@ class DataRequestAdmin(admin.ModelAdmin):
         "action",
         "address",
         "email_sha256",
-        "email_domain",
+        "domain",
         "new_name",
-        "new_email",
+        "new_address",
         "ticket_count",
         "details",
         "reference",
@@ -144,12 +146,20 @@ class DataRequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("e-mail"), ordering="email")
     def address(self, obj):
         if obj.email:
-            return obj.email
+            return display_address(obj.email)
         return format_html(
-            "{} <small>({})</small>",
-            obj.address_label,
+            "…@{} <small>({})</small>",
+            display_domain(obj.email_domain),
             gettext("suprimido: se guarda solo su SHA-256"),
         )
+
+    @admin.display(description=DataRequest._meta.get_field("email_domain").verbose_name)
+    def domain(self, obj):
+        return display_domain(obj.email_domain)
+
+    @admin.display(description=DataRequest._meta.get_field("new_email").verbose_name)
+    def new_address(self, obj):
+        return display_address(obj.new_email)
 
     @admin.display(description=_("realizada por"))
     def by_name(self, obj):

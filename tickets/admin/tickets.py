@@ -13,6 +13,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets import search, tracking
+from tickets.addresses import display_address
 from tickets.data_requests import record_access
 from tickets.models import MAX_POSITIVE_INT, Priority, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
@@ -76,7 +77,7 @@ class TicketAdmin(admin.ModelAdmin):
         "number",
         "tracking_id",
         "name",
-        "email",
+        "requester_email",
         "project_number",
         "region",
         "ip_address",
@@ -95,7 +96,7 @@ class TicketAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     ("number", "tracking_id"),
-                    ("name", "email"),
+                    ("name", "requester_email"),
                     ("region", "project_number"),
                     ("created_at", "ip_address"),
                     "message",
@@ -137,7 +138,13 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("solicitante"), ordering="name")
     def requester(self, ticket):
-        return format_html('{}<br><span class="ticket-email">{}</span>', ticket.name, ticket.email)
+        return format_html(
+            '{}<br><span class="ticket-email">{}</span>', ticket.name, display_address(ticket.email)
+        )
+
+    @admin.display(description=Ticket._meta.get_field("email").verbose_name)
+    def requester_email(self, ticket):
+        return display_address(ticket.email)
 
     @admin.display(description=_("asignado a"), ordering="assignee__first_name")
     def assignee_name(self, ticket):

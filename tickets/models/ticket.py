@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets import business_calendar, emails, tracking, uploads
+from tickets.text import single_line
 
 from .reference import Category, NonWorkingDay, Region
 
@@ -183,7 +184,7 @@ class Ticket(models.Model):
 
     @staticmethod
     def subject_from(message: str) -> str:
-        first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+        first = next(filter(None, map(single_line, message.splitlines())), "")
         return first if len(first) <= 80 else first[:79].rstrip() + "…"
 
     # --- deadlines -----------------------------------------------------------

@@ -2,7 +2,12 @@
 
 from django import template
 
+from tickets.addresses import display_address
+
 register = template.Library()
+
+# For pages and e-mails staff read: a look-alike domain shows its punycode form.
+register.filter("staff_address", display_address)
 
 
 @register.filter

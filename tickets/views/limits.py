@@ -6,6 +6,7 @@ counts; everything that renders, sleeps or mails lives here, next to the views.
 """
 
 import functools
+import hashlib
 import logging
 import math
 import time
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from tickets import emails
 from tickets.clientip import client_ip
-from tickets.ratelimit import Window, hit, peek
+from tickets.ratelimit import Window, give_back, hit
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,19 @@ def ratelimit(scope: str, *, methods: Iterable[str] = ("POST",)) -> Callable:
 
 
 # --- failed tracking-ID look-ups ----------------------------------------------------
+# The attempt under way, on the request: the window its hit fell in, and whether it failed.
+_ATTEMPT = "_lookup_attempt"
+
+
 def throttle_failed_lookups(view: Callable) -> Callable:
     """Refuse an IP over its failed look-up limit; count the view's 404s as failures.
+
+    Every request is counted before the view runs, with one atomic increment, and
+    refused if that puts it over the limit; a request that finds its ticket gives its
+    count back afterwards. Checking first and counting after the answer let fifty
+    simultaneous guesses all pass a limit of thirty. The price: requests in flight
+    hold a place, so one that would succeed can meet a 429 while the address is a
+    few places from its limit.
 
     Views that answer a failure with a page of their own (the look-up form) call
     ``failed_lookup(request)`` themselves.
@@ -67,14 +79,19 @@ def throttle_failed_lookups(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        window = peek("lookup", client_ip(request) or "-")
-        if window.count >= window.rate.limit:
+        window = hit("lookup", client_ip(request) or "-")
+        if window.exceeded:
             return too_many_requests(request, window)
+        attempt = {"window": window, "failed": False}
+        setattr(request, _ATTEMPT, attempt)
         try:
             return view(request, *args, **kwargs)
         except Http404:
             failed_lookup(request)
             raise
+        finally:
+            if not attempt["failed"]:
+                give_back(window)
 
     return wrapped
 
@@ -86,7 +103,14 @@ def failed_lookup(request: HttpRequest) -> bool:
     LOOKUP_ABUSE_DELAY seconds, and supervisors are alerted once per window.
     Returns True when this look-up was slowed.
     """
-    hit("lookup", client_ip(request) or "-")
+    attempt = getattr(request, _ATTEMPT, None)
+    if attempt is None:
+        # A view without @throttle_failed_lookups: count the failure now.
+        hit("lookup", client_ip(request) or "-")
+    elif attempt["failed"]:
+        return False  # already counted (a view that both reports and raises 404)
+    else:
+        attempt["failed"] = True  # keep the place taken before the view ran
     window = hit("lookup_global", "all")
     if not window.exceeded:
         return False
@@ -112,3 +136,36 @@ def failed_lookup(request: HttpRequest) -> bool:
     if delay > 0:
         time.sleep(delay)
     return True
+
+
+# --- admin log-ins ---------------------------------------------------------------------
+# Longer than any password check; a crashed worker's claim lapses after it.
+LOGIN_CLAIM_SECONDS = 30
+
+
+def one_login_at_a_time(view: Callable) -> Callable:
+    """Let one log-in attempt per username and IP be checked at a time; answer 429 to a second.
+
+    django-axes checks the failure count before the password and records the failure
+    after it: attempts sent together all pass the check, so a burst would get more
+    guesses than AXES_FAILURE_LIMIT while the slow password hashes run. Claimed with
+    an atomic ``cache.add``, each attempt finds the count its predecessor left.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        who = f"{request.POST.get('username', '')}|{client_ip(request) or '-'}"
+        key = "login:" + hashlib.sha256(who.encode()).hexdigest()[:32]
+        if not cache.add(key, 1, timeout=LOGIN_CLAIM_SECONDS):
+            log.warning("admin log-in: attempt refused while another one from the same pair runs")
+            response = render(request, "429.html", {"minutes": 1}, status=429)
+            response["Retry-After"] = "1"
+            return response
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            cache.delete(key)
+
+    return wrapped

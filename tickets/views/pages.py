@@ -4,15 +4,18 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from tickets import uploads
 from tickets.models import PrivacyNotice, Region, RegionalContact
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/home.html")
 
 
+@require_safe
 def upload_limits(request: HttpRequest) -> HttpResponse:
     ctx = {
         "types": uploads.allowed_types(),
@@ -23,6 +26,7 @@ def upload_limits(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/upload_limits.html", ctx)
 
 
+@require_safe
 def regional_contacts(request: HttpRequest) -> HttpResponse:
     regions = Region.objects.prefetch_related(
         Prefetch("contacts", queryset=RegionalContact.objects.order_by("position", "name"))
@@ -34,6 +38,7 @@ def regional_contacts(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def privacy_notice(request: HttpRequest) -> HttpResponse:
     """The "Aviso de privacidad" (Ley 21.719: transparency at collection)."""
     notice = PrivacyNotice.current()

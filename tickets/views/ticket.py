@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
@@ -28,6 +28,7 @@ from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, Subm
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
 from tickets.submission import submit_ticket
+from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ def get_ticket_or_404(request: HttpRequest, tracking_id: str, q: QuerySet | None
 
 
 # --- submitting ----------------------------------------------------------------------
+@private_once_filled
 @ratelimit("submit")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def submit(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
     if request.method == "POST":
@@ -100,6 +102,8 @@ def submit(request: HttpRequest) -> HttpResponse:
     )
 
 
+@private_page
+@require_safe
 def submitted(request: HttpRequest) -> HttpResponse:
     tracking_id = request.session.get("submitted")
     if not tracking_id:
@@ -109,8 +113,9 @@ def submitted(request: HttpRequest) -> HttpResponse:
 
 
 # --- following a ticket --------------------------------------------------------------
+@private_once_filled
 @throttle_failed_lookups
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def lookup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = LookupForm(request.POST)
@@ -135,8 +140,9 @@ def lookup(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/lookup.html", {"form": form})
 
 
+@private_once_filled
 @ratelimit("forgotten_id")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def forgotten_id(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ForgottenIdForm(request.POST)
@@ -159,7 +165,9 @@ def forgotten_id(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/forgotten_id.html", {"form": form})
 
 
+@private_page
 @throttle_failed_lookups
+@require_safe
 def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
     if settings.LOOKUP_REQUIRES_EMAIL and tracking.normalize(
         tracking_id
@@ -227,6 +235,7 @@ def render_ticket(
     return render(request, "tickets/ticket.html", ctx, status=status)
 
 
+@private_page
 @ratelimit("reply")
 @throttle_failed_lookups
 @require_POST
@@ -250,8 +259,9 @@ def reply(request: HttpRequest, tracking_id: str) -> HttpResponse:
     return render_ticket(request, ticket, reply_form=form)
 
 
+@private_page
 @throttle_failed_lookups
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def resolve(request: HttpRequest, tracking_id: str) -> HttpResponse:
     ticket = get_ticket_or_404(request, tracking_id)
     if request.method == "POST":
@@ -266,7 +276,9 @@ def resolve(request: HttpRequest, tracking_id: str) -> HttpResponse:
     return render(request, "tickets/resolve_confirm.html", {"ticket": ticket})
 
 
+@private_page
 @throttle_failed_lookups
+@require_safe
 def attachment(request: HttpRequest, tracking_id: str, pk: int) -> HttpResponse:
     ticket = get_ticket_or_404(request, tracking_id)
     f = get_object_or_404(
