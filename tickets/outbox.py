@@ -15,10 +15,14 @@ A message leaves in one of three ways, all through ``send_due``:
 
 Rows are claimed with a conditional UPDATE that must change exactly one row, so
 two senders (two cron runs, or cron and the after-commit thread) never send the
-same message twice, on SQLite and PostgreSQL alike. The race we accept: a
-sender that dies after the server took a message but before it recorded that
-leaves the row "sending"; once the lease runs out it is sent again. Losing a
-message would be worse than sending one twice after a crash.
+same message twice, on SQLite and PostgreSQL alike. A lost database connection
+(a failover, a restart) costs a reconnect, not a message: each claim, each
+record and each batch read is retried on a fresh connection (tickets/dbfaults.py),
+and above all the sent state, since the server has the message by then. The
+race we accept: a sender that *dies* (or a database down longer than the
+retries) after the server took a message but before it recorded that leaves
+the row "sending"; once the lease runs out it is sent again. Losing a message
+would be worse than sending one twice after a crash.
 """
 
 import contextvars
@@ -32,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from time import monotonic
 
 from django.conf import settings
@@ -42,6 +47,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tickets import dbfaults
 from tickets.models.outgoing_email import OutgoingEmail
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,9 @@ LEASE = timedelta(minutes=10)
 # With retry_delay() that is about a day of retries before a row is "failed".
 MAX_ATTEMPTS = 12
 BATCH = 100
+# Recording a sent message waits longer for the database than other steps (about
+# 7 s in all): giving up there means the message goes out a second time.
+RECORD_BACKOFF = (0.05, 0.25, 1.0, 2.0, 4.0)
 
 State = OutgoingEmail.State
 PENDING = [State.QUEUED, State.SENDING]
@@ -78,12 +87,21 @@ class Run:
 
 
 def claim(msg: OutgoingEmail, now) -> bool:
-    claimed = OutgoingEmail.objects.filter(
+    q = OutgoingEmail.objects.filter(
         pk=msg.pk,
         attempts=msg.attempts,
         state__in=PENDING,
         next_attempt_at__lte=now,
-    ).update(state=State.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    )
+    # Retried on a fresh connection: conditional on the attempt number, so a
+    # claim that committed just before the cut makes the retry change nothing,
+    # and the row waits for its lease (sent late, never twice).
+    claimed = dbfaults.reconnecting(
+        lambda: q.update(
+            state=State.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE
+        ),
+        what=f"outbox: claiming message {msg.pk}",
+    )
     if claimed == 1:
         msg.attempts += 1
         msg.state = State.SENDING
@@ -93,10 +111,27 @@ def claim(msg: OutgoingEmail, now) -> bool:
 
 def _record(msg, **fields):
     # Conditional on our claim: if the lease ran out and another sender took
-    # the row meanwhile, its outcome is the one that counts.
+    # the row meanwhile, its outcome is the one that counts. The same condition
+    # makes it safe to repeat after a lost connection.
     for k, v in fields.items():
         setattr(msg, k, v)
-    OutgoingEmail.objects.filter(pk=msg.pk, attempts=msg.attempts).update(**fields)
+    q = OutgoingEmail.objects.filter(pk=msg.pk, attempts=msg.attempts)
+    try:
+        dbfaults.reconnecting(
+            lambda: q.update(**fields),
+            what=f"outbox: recording message {msg.pk} as {fields['state']}",
+            backoff=RECORD_BACKOFF,
+        )
+    except dbfaults.LOST:
+        log.error(
+            "outbox: message %s: could not record state %s; %s",
+            msg.pk,
+            fields["state"],
+            "the server has it, so it goes again when its lease runs out"
+            if fields["state"] == State.SENT
+            else "it is tried again when its lease runs out",
+        )
+        raise
 
 
 def deliver(msg: OutgoingEmail, smtp=None) -> bool:
@@ -158,7 +193,8 @@ def _due(ids=None):
             q = q.filter(pk__in=ids)
         # Rows sent or failed in this run are no longer due (a failed one waits
         # for its next_attempt_at), so the next batch never repeats them.
-        batch = list(q.order_by("next_attempt_at", "pk")[:BATCH])
+        q = q.order_by("next_attempt_at", "pk")[:BATCH]
+        batch = dbfaults.reconnecting(partial(list, q), what="outbox: reading due messages")
         if not batch:
             return
         yield from batch
@@ -236,6 +272,10 @@ def _sender_loop():
     while True:
         batch = _pending.get()
         try:
+            # The connection kept from the last batch may have died since (a
+            # failover while idle, or an error in that batch): a fresh one, or
+            # every later batch would fail on it until the queue runs dry.
+            dbfaults.ensure_usable_connection()
             send_ids(batch.ids)
         except Exception:
             log.exception("outbox: background send failed; cron will retry")

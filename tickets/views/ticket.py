@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,6 +28,7 @@ from tickets.downloads import attachment_response
 from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
+from tickets.sessions import keep_response_if_session_fails
 from tickets.submission import submit_ticket
 from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
@@ -36,6 +38,13 @@ fragments = caches["fragments"]
 SESSION_KEY = "tickets"
 # A failed look-up says the same whatever was typed, well-formed or not.
 NOT_FOUND = _("No encontramos un ticket con esos datos. Revise el ID de seguimiento.")
+# The confirmation page finds the new ticket through this signed cookie, sent with
+# the redirect, and not only through the session: the session is saved in the
+# database after the ticket committed, and a connection cut there must not cost
+# the requester the tracking ID (issue 21). Scoped to that page, gone in minutes.
+SUBMITTED_COOKIE = "ticket_enviado"
+SUBMITTED_SALT = "tickets.submitted"
+SUBMITTED_MAX_AGE = 15 * 60
 
 
 def remember(request: HttpRequest, ticket: Ticket) -> None:
@@ -85,14 +94,24 @@ def submit(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error("attachments", exc)
             else:
-                remember(request, ticket)
-                request.session["submitted"] = ticket.tracking_id
                 log.info(
                     "ticket submitted: number=%s id=%s",
                     ticket.number,
                     tracking.short(ticket.tracking_id),
                 )
-                return redirect("tickets:submitted")
+                response = redirect("tickets:submitted")
+                response.set_signed_cookie(
+                    SUBMITTED_COOKIE,
+                    ticket.tracking_id,
+                    salt=SUBMITTED_SALT,
+                    max_age=SUBMITTED_MAX_AGE,
+                    path=reverse("tickets:submitted"),
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",
+                )
+                remember_submission(request, ticket)
+                return response
     else:
         form = SubmitTicketForm()
     return render(
@@ -102,13 +121,39 @@ def submit(request: HttpRequest) -> HttpResponse:
     )
 
 
+def remember_submission(request: HttpRequest, ticket: Ticket) -> None:
+    """The session side of a committed submission; a database failure here is logged, not shown."""
+    keep_response_if_session_fails(request)
+    try:
+        remember(request, ticket)
+        if request.session.get("submitted") != ticket.tracking_id:
+            request.session["submitted"] = ticket.tracking_id
+    except DatabaseError:
+        log.warning(
+            "ticket %s saved, but the session could not be read; confirmed by cookie",
+            tracking.short(ticket.tracking_id),
+            exc_info=True,
+        )
+
+
 @private_page
 @require_safe
 def submitted(request: HttpRequest) -> HttpResponse:
-    tracking_id = request.session.get("submitted")
+    # The cookie first: it names this browser's latest submission even when the
+    # session kept an older one because saving it failed.
+    tracking_id = request.get_signed_cookie(
+        SUBMITTED_COOKIE, default=None, salt=SUBMITTED_SALT, max_age=SUBMITTED_MAX_AGE
+    )
+    from_cookie = bool(tracking_id)
+    tracking_id = tracking_id or request.session.get("submitted")
     if not tracking_id:
         return redirect("tickets:submit")
     ticket = get_object_or_404(Ticket, tracking_id=tracking_id)
+    if from_cookie:
+        # The cookie proves what the session would have: this browser sent the
+        # ticket. Try the session again, so "Visualizar su ticket" opens it
+        # without asking for the e-mail (LOOKUP_REQUIRES_EMAIL).
+        remember_submission(request, ticket)
     return render(request, "tickets/submitted.html", {"ticket": ticket})
 
 

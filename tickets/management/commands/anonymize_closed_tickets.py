@@ -12,18 +12,21 @@ ticket has no closed_at and waits until it is finished again.
 Idempotent by state: an anonymized ticket's address ends in "@invalid", and
 ``anonymize`` claims the row under a lock, so reruns and overlapping runs do
 nothing twice. Tickets are read in batches by primary key, and the cursor moves
-past each one, so a ticket that keeps failing is tried once per run.
+past each one, so a ticket that keeps failing is tried once per run. A lost
+database connection rolls the cut ticket back whole; it and the batch read are
+tried again on a fresh connection (tickets/dbfaults.py).
 """
 
 import calendar
 import logging
 from collections import Counter
+from functools import partial
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tickets import tracking
+from tickets import dbfaults, tracking
 from tickets.models import Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -85,16 +88,22 @@ class Command(BaseCommand):
         counts = Counter()
         after = 0
         while True:
-            batch = list(
-                due(cutoff).filter(pk__gt=after).only("pk", "number", "tracking_id")[:batch_size]
-            )
+            q = due(cutoff).filter(pk__gt=after).only("pk", "number", "tracking_id")[:batch_size]
+            batch = dbfaults.reconnecting(partial(list, q), what="anonymize_closed_tickets")
             if not batch:
                 return counts
             after = batch[-1].pk
             for ticket in batch:
                 try:
-                    files = ticket.anonymize()
-                except Exception:
+                    # Claimed under a lock and skipped once done, so a second try after
+                    # an ambiguous cut (during COMMIT) finds it anonymized: "skipped".
+                    files = dbfaults.reconnecting(
+                        ticket.anonymize,
+                        what=f"anonymize_closed_tickets: ticket #{ticket.number}",
+                    )
+                except Exception as exc:
+                    if dbfaults.connection_lost(exc):
+                        raise  # the database is down for good: the next run starts over
                     # Rolled back whole: still due, tried again by the next run.
                     log.error(
                         "anonymize_closed_tickets: ticket #%s %s failed",

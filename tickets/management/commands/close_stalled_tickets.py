@@ -13,11 +13,14 @@ Due tickets are read in batches ordered by (requester_due_at, pk), one query
 per batch; each batch commits once, each ticket has its own savepoint, and the
 cursor moves past every ticket it has seen, so a ticket that keeps failing is
 rolled back alone, tried once per run and cannot hold the loop. The notices
-are queued in the outbox and sent by send_queued_mail.
+are queued in the outbox and sent by send_queued_mail. A lost database
+connection rolls the whole batch back; the batch is read and closed again on a
+fresh connection (tickets/dbfaults.py), and its counts only count once it commits.
 """
 
 import logging
 from collections import Counter
+from functools import partial
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -25,18 +28,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
-from tickets import outbox, tracking
+from tickets import dbfaults, outbox, tracking
 from tickets.models import Status, Ticket
 
 log = logging.getLogger(__name__)
 
 
-def due_batches(now, size):
-    """Lists of at most ``size`` tickets due at ``now``, oldest deadline first; one query each.
+def due_batch(now, size, after=None) -> list[Ticket]:
+    """At most ``size`` tickets due at ``now`` after the cursor ``after``, oldest deadline first.
 
     Keyset pagination rather than "the first N still due": a ticket that failed
     to close is still due, and would otherwise come back at the head of every
     batch. Tickets whose deadline passes during the run wait for the next run.
+    ``after`` is the (requester_due_at, pk) of the last ticket seen.
     """
     q = (
         Ticket.objects.filter(status=Status.ANSWERED, requester_due_at__lte=now)
@@ -44,23 +48,11 @@ def due_batches(now, size):
         .select_related("region", "category")
         .order_by("requester_due_at", "pk")
     )
-    after = None
-    while True:
-        page = q
-        if after is not None:
-            due, pk = after
-            # The first condition alone is a range on the (status, requester_due_at) index.
-            page = q.filter(requester_due_at__gte=due).filter(
-                Q(requester_due_at__gt=due) | Q(pk__gt=pk)
-            )
-        batch = list(page[:size])
-        if not batch:
-            return
-        # Before yielding: closing a ticket clears its requester_due_at.
-        after = (batch[-1].requester_due_at, batch[-1].pk)
-        yield batch
-        if len(batch) < size:
-            return
+    if after is not None:
+        due, pk = after
+        # The first condition alone is a range on the (status, requester_due_at) index.
+        q = q.filter(requester_due_at__gte=due).filter(Q(requester_due_at__gt=due) | Q(pk__gt=pk))
+    return list(q[:size])
 
 
 class Command(BaseCommand):
@@ -106,13 +98,34 @@ class Command(BaseCommand):
 
     def run(self, now, batch_size, dry_run) -> Counter:
         counts = Counter()
-        for batch in due_batches(now, batch_size):
-            if dry_run:
-                for ticket in batch:
-                    new = Status.CLOSED if ticket.awaiting_information else Status.RESOLVED
-                    self.stdout.write(self.describe(ticket, new))
-                    counts[new] += 1
-                continue
+        after = None
+        while True:
+            read, last, done = dbfaults.reconnecting(
+                partial(self.one_batch, now, batch_size, after, dry_run),
+                what="close_stalled_tickets",
+            )
+            counts.update(done)
+            if read < batch_size:
+                return counts
+            after = last
+
+    def one_batch(self, now, size, after, dry_run):
+        """Read one batch and close it in one transaction; the unit a lost connection repeats.
+
+        Returns how many tickets it read, the cursor past the last one, and its counts.
+        """
+        batch = due_batch(now, size, after)
+        if not batch:
+            return 0, after, Counter()
+        # Before closing: closing a ticket clears its requester_due_at.
+        last = (batch[-1].requester_due_at, batch[-1].pk)
+        counts = Counter()
+        if dry_run:
+            for ticket in batch:
+                new = Status.CLOSED if ticket.awaiting_information else Status.RESOLVED
+                self.stdout.write(self.describe(ticket, new))
+                counts[new] += 1
+        else:
             # One commit per batch, one savepoint per ticket (close_stalled's own atomic):
             # a commit waits for the disk, and 10,000 of them made a SQLite run take
             # minutes instead of seconds. The price: a ticket claimed early in the batch
@@ -121,14 +134,16 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for ticket in batch:
                     self.close_one(ticket, now, counts)
-        return counts
+        return len(batch), last, counts
 
     @staticmethod
     def close_one(ticket, now, counts):
         new = Status.CLOSED if ticket.awaiting_information else Status.RESOLVED
         try:
             closed = ticket.close_stalled(now)
-        except Exception:
+        except Exception as exc:
+            if dbfaults.connection_lost(exc):
+                raise  # the whole batch is gone with the connection: run() repeats it
             # Rolled back to its savepoint, so the ticket is untouched and still due:
             # the next run tries again, and the cursor keeps this run moving.
             log.error(

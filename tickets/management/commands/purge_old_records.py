@@ -9,15 +9,19 @@ sent; default 90) and access-log rows older than ACCESS_LOG_RETENTION_DAYS
 Deleted in batches of primary keys, so that no statement locks a large part of a
 table or holds a long transaction. Idempotent by state: what is deleted is gone,
 so a rerun or an overlapping run finds only what is left (each batch deletes
-"these pks, if still old", so two runs never fail on each other's work).
+"these pks, if still old", so two runs never fail on each other's work). A batch
+cut by a lost database connection is read and deleted again on a fresh one
+(tickets/dbfaults.py).
 """
 
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from tickets import dbfaults
 from tickets.models import AccessLog, OutgoingEmail
 
 
@@ -71,10 +75,17 @@ class Command(BaseCommand):
     def delete_in_batches(self, q, size) -> int:
         total, after = 0, 0
         while True:
-            pks = list(q.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
+            pks, deleted = dbfaults.reconnecting(
+                partial(self.delete_batch, q, after, size), what="purge_old_records"
+            )
             if not pks:
                 return total
             after = pks[-1]
-            # Filtered again: a row re-sent (back to "queued") since we read it is no longer old,
-            # and one another run deleted meanwhile simply counts as nothing.
-            total += q.filter(pk__in=pks).delete()[0]
+            total += deleted
+
+    @staticmethod
+    def delete_batch(q, after, size) -> tuple[list[int], int]:
+        pks = list(q.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
+        # Filtered again: a row re-sent (back to "queued") since we read it is no longer old,
+        # and one another run deleted meanwhile simply counts as nothing.
+        return pks, (q.filter(pk__in=pks).delete()[0] if pks else 0)

@@ -4,12 +4,14 @@
 
 Each row is claimed before it is sent, so overlapping runs (or a run next to
 the after-commit thread) never send a message twice; --max-seconds keeps a run
-shorter than the cron interval when the mail server is slow.
+shorter than the cron interval when the mail server is slow. A lost database
+connection costs a reconnect: each step is tried again on a fresh one, the
+sent state first of all (tickets/outbox.py, tickets/dbfaults.py).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import outbox
+from tickets import dbfaults, outbox
 from tickets.models import OutgoingEmail
 
 
@@ -33,7 +35,10 @@ class Command(BaseCommand):
         if max_seconds <= 0:
             raise CommandError("--max-seconds must be positive")
         run = outbox.send_due(limit=limit, max_seconds=max_seconds)
-        queued = OutgoingEmail.objects.filter(state__in=outbox.PENDING).count()
+        queued = dbfaults.reconnecting(
+            OutgoingEmail.objects.filter(state__in=outbox.PENDING).count,
+            what="send_queued_mail: counting",
+        )
         line = f"sent {run.sent}, failed {run.failed}, still queued {queued}"
         if run.unreachable:
             line += f"; mail server unreachable ({run.unreachable})"
