@@ -10,6 +10,8 @@ admin.site.index_title = "Gestión de tickets"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    # Before the admin: HESK's old addresses (ticket.php, admin/admin_ticket.php…) redirect.
+    path("", include("tickets.hesk_links")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),
