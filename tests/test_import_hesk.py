@@ -542,3 +542,22 @@ def test_a_missing_attachments_folder_is_refused_before_anything_is_read(hesk, d
     with pytest.raises(CommandError, match="mysql://usuario"):
         call_command("import_hesk", "--db", "postgres://x@y/z", "--attachments", str(tmp_path))
     assert not Ticket.objects.exists()
+
+
+# --- the old links, after a real import -------------------------------------------------
+def test_a_requesters_old_link_opens_the_same_conversation_with_the_same_files(hesk, db, client):
+    run(hesk)
+    trackid, att = hesk["ids"]["public_file"]
+    page = client.get(f"/ticket.php?track={trackid}&e=x@example.cl", follow=True)
+    assert page.redirect_chain == [(reverse("tickets:ticket", args=[trackid]), 301)]
+    text = page.content.decode()
+    number = hesk["tickets"][trackid]["number"]
+    assert f"Problema {number} con" in text and f"informe {number}.pdf" in text
+    download = client.get(f"/download_attachment.php?att_id={att}&track={trackid}", follow=True)
+    assert b"".join(download.streaming_content) == PDF
+    # A note's file stays out of reach, even by its old link.
+    note_track, note_att = hesk["ids"]["note_file"]
+    assert (
+        client.get(f"/download_attachment.php?att_id={note_att}&track={note_track}").status_code
+        == 404
+    )
