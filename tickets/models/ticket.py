@@ -516,6 +516,8 @@ class Ticket(models.Model):
                 "ip_address": None,
                 "subject": text,
                 "message": text,
+                # HESK's log may name the requester ("reabierto por …"); dates stay in our columns.
+                "hesk_history": "",
                 "last_replier": name if last_replier in requester_names else last_replier,
             }
             Ticket.objects.filter(pk=self.pk).update(**fields)
