@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # Ahead of admin.site.urls, which serves the same address unguarded.
     path(f"{settings.ADMIN_URL}login/", one_login_at_a_time(admin.site.login)),
+    # Before the admin: HESK's old addresses (ticket.php, admin/admin_ticket.php…) redirect.
+    path("", include("tickets.views.hesk_links")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),

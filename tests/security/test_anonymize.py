@@ -244,6 +244,18 @@ def test_months_are_counted_on_the_calendar(moment, months, expected):
     assert result.date() == datetime.date(*expected)
 
 
+def test_anonymizing_an_imported_ticket_clears_its_hesk_history(db):
+    t = finished(25)
+    Ticket.objects.filter(pk=t.pk).update(hesk_history="2015-03-02 | reabierto por Alicia Rojas")
+    other = finished(25)
+    Ticket.objects.filter(pk=other.pk).update(hesk_history="2015-03-02 | enviado por Cliente")
+    t.anonymize()
+    t.refresh_from_db()
+    other.refresh_from_db()
+    assert t.hesk_history == ""
+    assert other.hesk_history == "2015-03-02 | enviado por Cliente"
+
+
 def test_no_column_was_missed(db):
     """If a model gains a text column, decide whether anonymize() must clear it."""
     known = {
@@ -257,8 +269,9 @@ def test_no_column_was_missed(db):
             "language",
             "status",
             "last_replier",
+            "hesk_history",
         },
-        Reply: {"kind", "author_name", "message", "ip_address"},
+        Reply: {"kind", "author_name", "message", "ip_address", "hesk_ref"},
     }
     for model, fields in known.items():
         text = {

@@ -136,6 +136,13 @@ class Ticket(models.Model):
     requester_due_at = models.DateTimeField(_("plazo del solicitante"), null=True, blank=True)
     awaiting_information = models.BooleanField(_("información solicitada"), default=False)
 
+    # Set only on tickets brought from HESK (manage.py import_hesk): its "last change"
+    # tells a rerun whether the ticket changed there, and its history log is kept as read.
+    hesk_lastchange = models.DateTimeField(
+        _("última modificación en HESK"), null=True, blank=True, editable=False
+    )
+    hesk_history = models.TextField(_("historial importado"), blank=True, editable=False)
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("ticket")
@@ -586,6 +593,8 @@ class Ticket(models.Model):
                 "ip_address": None,
                 "subject": text,
                 "message": text,
+                # HESK's log may name the requester ("reabierto por …"); dates stay in our columns.
+                "hesk_history": "",
                 "last_replier": name if last_replier in requester_names else last_replier,
             }
             Ticket.objects.filter(pk=self.pk).update(**fields)
@@ -628,6 +637,10 @@ class Reply(models.Model):
     requests_information = models.BooleanField(_("solicita información"), default=False)
     ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
     created_at = models.DateTimeField(_("fecha"), default=timezone.now)
+    # "r<id>" for a HESK reply, "n<id>" for a HESK note: what makes an import rerun idempotent.
+    hesk_ref = models.CharField(
+        _("referencia HESK"), max_length=20, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -669,6 +682,10 @@ class Attachment(models.Model):
     content_type = models.CharField(_("tipo"), max_length=100)
     sha256 = models.CharField("SHA-256", max_length=64)
     created_at = models.DateTimeField(_("fecha"), default=timezone.now)
+    # HESK's att_id: old download links name the file by it (tickets/views/hesk_links.py).
+    hesk_id = models.PositiveIntegerField(
+        _("ID en HESK"), null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
