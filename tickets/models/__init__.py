@@ -1,3 +1,4 @@
+from .inbound import InboundEmail
 from .outbox import OutgoingEmail
 from .privacy import AccessLog, DataRequest, PrivacyNotice
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
@@ -9,6 +10,7 @@ __all__ = [
     "CannedResponse",
     "Category",
     "DataRequest",
+    "InboundEmail",
     "NonWorkingDay",
     "OutgoingEmail",
     "Priority",
