@@ -11,21 +11,30 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from tickets import outbox, ratelimit
 from tickets.models import OutgoingEmail
 
 log = logging.getLogger(__name__)
 
+# First line of every ticket e-mail when replies by mail are on: tickets/inbound.py
+# keeps only what the requester wrote above it.
+REPLY_MARKER = _("—— Escriba su respuesta sobre esta línea ——")
+
 
 def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
     ctx.setdefault("ticket", ticket)
     ctx["site_url"] = settings.PUBLIC_SITE_URL
     with translation.override(language):
+        if ticket is not None and settings.INBOUND_EMAIL_ADDRESS:
+            ctx["reply_marker"] = str(REPLY_MARKER)
         # A subject is one line: whatever a template renders, collapse it.
         subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())
         text = render_to_string(f"emails/{kind}-body.txt", ctx)
         html = render_to_string(f"emails/{kind}-body.html", ctx)
+    if ctx.get("reply_marker"):
+        text = f"{ctx['reply_marker']}\n\n{text}"
     rows = []
     for to in sorted(set(recipients)):
         if not to:
@@ -37,6 +46,7 @@ def _queue(kind, recipients, *, ticket=None, language="es", **ctx):
             body_text=text,
             body_html=html,
             ticket=ticket,
+            message_id=outbox.new_message_id(),
         )
         # The forms validate addresses; this is the last line against a CR/LF or
         # a second address smuggled in elsewhere. A row that can never be sent is
@@ -132,3 +142,9 @@ def lookup_abuse_alert(*, failed, budget, period_minutes, window_start):
         window_start=window_start,
         delay=settings.LOOKUP_ABUSE_DELAY,
     )
+
+
+# --- to whoever wrote to the desk --------------------------------------------------------
+def inbound_unmatched(address):
+    """An e-mail that matched no ticket: where to open one (tickets/inbound.py limits it)."""
+    _queue("inbound_unmatched", [address], language="es")

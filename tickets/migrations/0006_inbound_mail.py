@@ -7,54 +7,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0004_privacy'),
+        ("tickets", "0004_privacy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outgoingemail',
-            name='message_id',
-            field=models.CharField(blank=True, db_index=True, max_length=255, verbose_name='Message-ID'),
+            model_name="outgoingemail",
+            name="message_id",
+            field=models.CharField(
+                blank=True, db_index=True, max_length=255, verbose_name="Message-ID"
+            ),
         ),
         migrations.AddField(
-            model_name='reply',
-            name='channel',
-            field=models.CharField(choices=[('web', 'por el portal'), ('email', 'por correo')], default='web', max_length=8, verbose_name='canal'),
+            model_name="reply",
+            name="channel",
+            field=models.CharField(
+                choices=[("web", "por el portal"), ("email", "por correo")],
+                default="web",
+                max_length=8,
+                verbose_name="canal",
+            ),
         ),
         migrations.AlterField(
-            model_name='outgoingemail',
-            name='state',
-            field=models.CharField(choices=[('queued', 'En cola'), ('sending', 'Enviando'), ('sent', 'Enviado'), ('failed', 'Fallido'), ('bounced', 'Rebotado')], default='queued', max_length=10, verbose_name='estado'),
+            model_name="outgoingemail",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("queued", "En cola"),
+                    ("sending", "Enviando"),
+                    ("sent", "Enviado"),
+                    ("failed", "Fallido"),
+                    ("bounced", "Rebotado"),
+                ],
+                default="queued",
+                max_length=10,
+                verbose_name="estado",
+            ),
         ),
         migrations.CreateModel(
-            name='InboundEmail',
+            name="InboundEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recibido')),
-                ('source', models.CharField(choices=[('pipe', 'MTA (receive_mail)'), ('imap', 'IMAP (fetch_mail)')], max_length=8, verbose_name='origen')),
-                ('message_id', models.CharField(max_length=255, unique=True, verbose_name='Message-ID')),
-                ('sender', models.CharField(blank=True, max_length=254, verbose_name='remitente')),
-                ('sender_name', models.CharField(blank=True, max_length=150, verbose_name='nombre del remitente')),
-                ('subject', models.CharField(blank=True, max_length=250, verbose_name='asunto')),
-                ('size', models.PositiveIntegerField(default=0, verbose_name='tamaño')),
-                ('state', models.CharField(choices=[('applied', 'Aplicado'), ('unmatched', 'Sin asociar'), ('ignored', 'Ignorado'), ('held', 'Retenido')], max_length=10, verbose_name='resultado')),
-                ('reason', models.CharField(blank=True, max_length=250, verbose_name='motivo')),
-                ('text', models.TextField(blank=True, verbose_name='texto')),
-                ('reply_text', models.TextField(blank=True, verbose_name='respuesta sin citas')),
-                ('raw', models.BinaryField(blank=True, null=True, verbose_name='mensaje original')),
-                ('auto_answered', models.BooleanField(default=False, verbose_name='respondido automáticamente')),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='gestionado por')),
-                ('reply', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tickets.reply', verbose_name='respuesta')),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='inbound_emails', to='tickets.ticket', verbose_name='ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="recibido"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("pipe", "MTA (receive_mail)"), ("imap", "IMAP (fetch_mail)")],
+                        max_length=8,
+                        verbose_name="origen",
+                    ),
+                ),
+                (
+                    "message_id",
+                    models.CharField(max_length=255, unique=True, verbose_name="Message-ID"),
+                ),
+                ("sender", models.CharField(blank=True, max_length=254, verbose_name="remitente")),
+                (
+                    "sender_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="nombre del remitente"
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=250, verbose_name="asunto")),
+                ("size", models.PositiveIntegerField(default=0, verbose_name="tamaño")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("applied", "Aplicado"),
+                            ("unmatched", "Sin asociar"),
+                            ("ignored", "Ignorado"),
+                            ("held", "Retenido"),
+                        ],
+                        max_length=10,
+                        verbose_name="resultado",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=250, verbose_name="motivo")),
+                ("text", models.TextField(blank=True, verbose_name="texto")),
+                ("reply_text", models.TextField(blank=True, verbose_name="respuesta sin citas")),
+                ("raw", models.BinaryField(blank=True, null=True, verbose_name="mensaje original")),
+                (
+                    "auto_answered",
+                    models.BooleanField(default=False, verbose_name="respondido automáticamente"),
+                ),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="gestionado por",
+                    ),
+                ),
+                (
+                    "reply",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="tickets.reply",
+                        verbose_name="respuesta",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inbound_emails",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'correo entrante',
-                'verbose_name_plural': 'correo entrante',
-                'ordering': ['-received_at', '-pk'],
-                'indexes': [models.Index(fields=['state', '-received_at'], name='inbound_state_received'), models.Index(fields=['sender', 'received_at'], name='inbound_sender_received')],
+                "verbose_name": "correo entrante",
+                "verbose_name_plural": "correo entrante",
+                "ordering": ["-received_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["state", "-received_at"], name="inbound_state_received"),
+                    models.Index(fields=["sender", "received_at"], name="inbound_sender_received"),
+                ],
             },
         ),
     ]
