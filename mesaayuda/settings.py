@@ -404,7 +404,9 @@ INBOUND_EMAIL_ADDRESS = env.str("INBOUND_EMAIL_ADDRESS", default="").strip()
 # imaps://user:password@imap.example.gob.cl:993/INBOX (percent-encode special characters);
 # imap+tls:// is STARTTLS on 143; imap:// is plain IMAP (loopback only). Read by `fetch_mail`; empty when the MTA pipes mail in.
 INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="").strip()
-if INBOUND_IMAP_URL and not re.fullmatch(r"imap(s|\+tls)?://[^:@/\s]+:[^@/\s]*@[^/:\s]+(:\d+)?(/\S*)?", INBOUND_IMAP_URL):
+if INBOUND_IMAP_URL and not re.fullmatch(
+    r"imap(s|\+tls)?://[^:@/\s]+:[^@/\s]*@[^/:\s]+(:\d+)?(/\S*)?", INBOUND_IMAP_URL
+):
     raise ImproperlyConfigured(
         "INBOUND_IMAP_URL must look like imaps://user:password@imap.example.gob.cl:993/INBOX."
     )

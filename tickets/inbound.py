@@ -51,6 +51,7 @@ NO_MESSAGE_ID_DOMAIN = "sin-message-id.invalid"
 REASONS = {
     "too_big": _("El mensaje pesa %(size)s, más que el máximo de %(limit)s: no se leyó."),
     "unreadable": _("No se pudo leer el mensaje: %(error)s"),
+    "no_sender": _("El mensaje no tiene un remitente legible (From)."),
     "own": _("Enviado desde la dirección de la Mesa de Ayuda: se ignora para no crear un bucle."),
     "bounce": _("Aviso de no entrega (rebote)."),
     "bounce_of": _("Aviso de no entrega (rebote) del correo enviado a %(to)s."),
@@ -379,9 +380,11 @@ def strip_quotes(text: str) -> str:
             cut = i
             break
     kept = lines[:cut]
-    # What led into the quote: blank lines, a rule, the headers of a forward, "Enviado desde mi iPhone".
+    # What led into the quote: blank or quoted lines, a rule, the headers of a forward,
+    # "Enviado desde mi iPhone".
     while kept and (
         not kept[-1].strip()
+        or kept[-1].lstrip().startswith(">")
         or SEPARATOR.match(kept[-1])
         or PHONE_SIGNATURE.match(kept[-1])
         or (cut < len(lines) and HEADER_LINE.match(kept[-1]) and _is_marker(lines[cut], markers))
@@ -536,6 +539,9 @@ def _decide(row, parsed, raw, *, too_big, error):
         row.reason = _reason("unreadable", error=error)
         return
     msg = parsed.msg
+    if "@" not in parsed.sender:
+        row.reason = _reason("no_sender")
+        return
     if parsed.sender in _own_addresses():
         row.state, row.reason = State.IGNORED, _reason("own")
         return

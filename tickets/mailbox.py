@@ -31,9 +31,7 @@ class RawMessage(MailMessage):
     """imap-tools' message, keeping the bytes as they arrived: inbound.parse reads them."""
 
     def __init__(self, fetch_data: list) -> None:
-        self.raw, self._raw_uid_data, self._raw_flag_data = self._get_message_data_parts(
-            fetch_data
-        )
+        self.raw, self._raw_uid_data, self._raw_flag_data = self._get_message_data_parts(fetch_data)
 
 
 @dataclass

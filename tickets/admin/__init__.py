@@ -1,3 +1,3 @@
 """The agent workspace. One module per noun; importing them registers them."""
 
-from . import outbox, privacy, reference, tickets, users  # noqa: F401
+from . import inbound, outbox, privacy, reference, tickets, users  # noqa: F401

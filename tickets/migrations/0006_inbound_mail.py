@@ -5,6 +5,29 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+# Agents and supervisors read "Correo entrante" and attach held mail to tickets
+# (a change of the row). Frozen here, as in 0003_groups.
+PERMISSIONS = ["view_inboundemail", "change_inboundemail"]
+
+
+def grant(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    perms = Permission.objects.filter(content_type__app_label="tickets", codename__in=PERMISSIONS)
+    for group in Group.objects.filter(name__in=["Agentes", "Supervisores"]):
+        group.permissions.add(*perms)
+
+
+def revoke(apps, schema_editor):
+    Permission = apps.get_model("auth", "Permission")
+    Permission.objects.filter(content_type__app_label="tickets", codename__in=PERMISSIONS).delete()
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -147,4 +170,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(grant, revoke),
     ]
