@@ -7,6 +7,7 @@ Message-ID lets only one apply each; a fetcher that dies before moving a message
 reads it again next time and finds it already stored.
 """
 
+import contextlib
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -76,10 +77,9 @@ def fetch(url: str, *, max_seconds: float | None = None) -> Run:
     done = settings.INBOUND_IMAP_DONE_FOLDER
     with connect(url) as box:
         if done and not box.folder.exists(done):
-            try:
+            # Another fetcher may have created it in the meantime.
+            with contextlib.suppress(MailboxFolderCreateError):
                 box.folder.create(done)
-            except MailboxFolderCreateError:  # another fetcher created it first
-                pass
         uids = box.uids("ALL" if done else "UNSEEN")
         for start in range(0, len(uids), BATCH):
             if stop_at is not None and monotonic() >= stop_at:
