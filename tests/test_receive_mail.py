@@ -459,3 +459,12 @@ def test_the_public_page_shows_which_replies_came_by_mail(answered, client):
     answered.add_requester_reply(message="Desde el portal.")
     page = client.get(answered.get_absolute_url()).content.decode()
     assert page.count("por correo") == 1
+
+
+def test_anonymizing_the_ticket_deletes_the_mail_it_received(answered):
+    receive("gmail_reply.eml")
+    receive(plain(sender="nuevo@desarrollosocial.gob.cl", subject="Otra consulta"))
+    answered.anonymize()
+    assert list(InboundEmail.objects.values_list("sender", flat=True)) == [
+        "nuevo@desarrollosocial.gob.cl"
+    ]

@@ -97,7 +97,7 @@ def fetch_batch(box, uids: list[str], run: Run) -> list[str]:
         for m in box.fetch(uid_list=uids, headers_only=True, mark_seen=False, bulk=True)
         if m.uid
     }
-    small = [u for u in uids if u in heads and heads[u].size_rfc822 <= BULK_LIMIT]
+    small = [u for u in uids if u in heads and heads[u].size_rfc822 <= min(BULK_LIMIT, cap)]
     large = [u for u in uids if u in heads and BULK_LIMIT < heads[u].size_rfc822 <= cap]
     processed = []
     fetched = list(box.fetch(uid_list=small, mark_seen=False, bulk=True)) if small else []
