@@ -160,7 +160,9 @@ def test_two_fetchers_at_once_apply_every_message_exactly_once(imap_server, agen
         t.join(timeout=120)
 
     assert errors == []
-    messages = sorted(ticket.replies.filter(kind=Reply.Kind.REQUESTER).values_list("message", flat=True))
+    messages = sorted(
+        ticket.replies.filter(kind=Reply.Kind.REQUESTER).values_list("message", flat=True)
+    )
     assert messages == sorted(f"Respuesta {i}" for i in range(40))
     assert sum(r.counts.get("applied", 0) for r in runs) == 40
     assert InboundEmail.objects.count() == 40

@@ -16,7 +16,13 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
-from imap_tools.errors import MailboxFolderCreateError, MailboxMoveError
+from imap_tools.errors import (
+    MailboxCopyError,
+    MailboxDeleteError,
+    MailboxFlagError,
+    MailboxFolderCreateError,
+    MailboxMoveError,
+)
 
 from tickets import inbound
 from tickets.models import InboundEmail
@@ -68,7 +74,13 @@ def connect(url: str):
         box = MailBoxUnencrypted(u.hostname, u.port or 143, timeout=30)
     box.email_message_class = RawMessage
     folder = unquote(u.path.lstrip("/")) or "INBOX"
-    return box.login(unquote(u.username or ""), unquote(u.password or ""), initial_folder=folder)
+    box.login(unquote(u.username or ""), unquote(u.password or ""), initial_folder=folder)
+    # imaplib keeps the capabilities announced before log-in, where servers (dovecot)
+    # leave MOVE out; without it imap-tools moves by COPY + delete, not atomically.
+    status, data = box.client.capability()
+    if status == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(data[-1].decode().upper().split())
+    return box
 
 
 def fetch(url: str, *, max_seconds: float | None = None) -> Run:
@@ -121,11 +133,11 @@ def fetch_batch(box, uids: list[str], run: Run) -> list[str]:
 def finish(box, uids: list[str], done: str):
     if not uids:
         return
-    if not done:
-        box.flag(uids, "\\Seen", True)
-        return
     try:
-        box.move(uids, done)
-    except MailboxMoveError:
+        if done:
+            box.move(uids, done)
+        else:
+            box.flag(uids, "\\Seen", True)
+    except (MailboxMoveError, MailboxCopyError, MailboxDeleteError, MailboxFlagError):
         # Another fetcher moved them first: ours are stored, theirs too.
         log.info("fetch_mail: %d messages were already moved", len(uids))
