@@ -9,7 +9,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
 from tests.conftest import make_ticket
-from tests.imap import imap_server  # noqa: F401 (fixture)
 from tests.smtp import free_port
 from tickets import mailbox
 from tickets.models import InboundEmail, OutgoingEmail, Reply, Ticket

@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from tests.conftest import make_ticket
-from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures)
 from tickets.models import InboundEmail, OutgoingEmail, Reply
 
 pytestmark = pytest.mark.django_db
