@@ -468,3 +468,9 @@ def test_anonymizing_the_ticket_deletes_the_mail_it_received(answered):
     assert list(InboundEmail.objects.values_list("sender", flat=True)) == [
         "nuevo@desarrollosocial.gob.cl"
     ]
+
+
+def test_nul_bytes_in_a_reply_are_dropped_not_fatal(answered):
+    receive(plain(body="Hola\x00 mundo", subject=f"Re: [#{TRACKING}] a\x00b"))
+    (reply,) = requester_replies(answered)
+    assert reply.message == "Hola mundo"

@@ -499,6 +499,10 @@ def receive(raw: bytes, *, source: str, size: int | None = None) -> InboundEmail
     except Exception as exc:  # a malformed message is data, held for staff
         error = f"{type(exc).__name__}: {exc}"[:200]
         log.warning("inbound: message could not be parsed (%s)", type(exc).__name__)
+    if parsed is not None:
+        # PostgreSQL text cannot hold NUL, and no person's text has one.
+        for name in ("sender", "sender_name", "subject", "text"):
+            setattr(parsed, name, getattr(parsed, name).replace("\x00", ""))
     row = InboundEmail(
         source=source,
         message_id=parsed.message_id if parsed else _message_id(None, raw),
