@@ -425,6 +425,27 @@ HELPDESK_NOTIFY_EMAIL = env.str("HELPDESK_NOTIFY_EMAIL", default="soporte@localh
 # Where people exercise their rights over their personal data (named in the privacy notice).
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default=HELPDESK_NOTIFY_EMAIL)
 
+# --- Inbound mail (tickets/inbound.py) ----------------------------------------------------
+# The desk's address for replies: the Reply-To of every ticket e-mail, and the mailbox that
+# `receive_mail` (an MTA pipe) or `fetch_mail` (IMAP) reads. Empty: notifications ask
+# people to reply on the portal, as before.
+INBOUND_EMAIL_ADDRESS = env.str("INBOUND_EMAIL_ADDRESS", default="").strip()
+# imaps://user:password@imap.example.gob.cl:993/INBOX (percent-encode special characters);
+# imap+tls:// is STARTTLS on 143; imap:// is plain IMAP (loopback only). Read by `fetch_mail`; empty when the MTA pipes mail in.
+INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="").strip()
+if INBOUND_IMAP_URL and not re.fullmatch(
+    r"imap(s|\+tls)?://[^:@/\s]+:[^@/\s]*@[^/:\s]+(:\d+)?(/\S*)?", INBOUND_IMAP_URL
+):
+    raise ImproperlyConfigured(
+        "INBOUND_IMAP_URL must look like imaps://user:password@imap.example.gob.cl:993/INBOX."
+    )
+# Where `fetch_mail` moves what it processed (created if missing); empty: flag it as seen instead.
+INBOUND_IMAP_DONE_FOLDER = env.str("INBOUND_IMAP_DONE_FOLDER", default="Procesados").strip()
+# A message larger than this is recorded as held, unread; 25 MB is what most mail servers accept.
+INBOUND_MAX_SIZE = env_count("INBOUND_MAX_SIZE", default=25 * 1024 * 1024, minimum=1024)
+# More messages than this from one sender in an hour are held for staff, not applied (a loop).
+INBOUND_MAX_PER_SENDER_HOUR = env_count("INBOUND_MAX_PER_SENDER_HOUR", default=20, minimum=1)
+
 # --- Security -------------------------------------------------------------------------
 # With DEBUG=0 every protection here is on unless the environment turns it off;
 # with DEBUG=1 they default off so runserver works over plain HTTP.

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.imap import imap_server  # noqa: F401 (fixture for every test)
 from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures for every test)
 from tickets.models import Category, Region
 from tickets.submission import submit_ticket

@@ -23,6 +23,7 @@ from tickets.models import (
     AccessLog,
     Attachment,
     DataRequest,
+    InboundEmail,
     OutgoingEmail,
     Priority,
     Reply,
@@ -277,6 +278,7 @@ def erase(email: str, *, by, reference: str = "") -> DataRequest:
             ip_address=None
         )
         emails = OutgoingEmail.objects.filter(to__iexact=address).delete()[0]
+        emails += InboundEmail.objects.filter(sender__iexact=address).delete()[0]
         # See DataRequest's docstring: the log keeps the hash and domain, not the address.
         DataRequest.objects.filter(Q(email_sha256=sha) | Q(new_email__iexact=address)).update(
             email="", new_name="", new_email=""

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from tickets import outbox, ratelimit
 from tickets.models.outgoing_email import OutgoingEmail
@@ -23,6 +24,10 @@ if TYPE_CHECKING:  # emails is imported by models/ticket.py: only the type check
 
 log = logging.getLogger(__name__)
 
+# First line of every ticket e-mail when replies by mail are on: tickets/inbound.py
+# keeps only what the requester wrote above it.
+REPLY_MARKER = _("—— Escriba su respuesta sobre esta línea ——")
+
 
 def _queue(
     kind: str, recipients, *, ticket: Ticket | None = None, language: str = "es", **ctx
@@ -31,10 +36,14 @@ def _queue(
     ctx["site_url"] = settings.PUBLIC_SITE_URL
     ctx["site_name"] = settings.SITE_NAME
     with translation.override(language):
+        if ticket is not None and settings.INBOUND_EMAIL_ADDRESS:
+            ctx["reply_marker"] = str(REPLY_MARKER)
         # A subject is one line: whatever a template renders, collapse it.
         subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())
         text = render_to_string(f"emails/{kind}-body.txt", ctx)
         html = render_to_string(f"emails/{kind}-body.html", ctx)
+    if ctx.get("reply_marker"):
+        text = f"{ctx['reply_marker']}\n\n{text}"
     rows = []
     for to in sorted(set(recipients)):
         if not to:
@@ -46,6 +55,7 @@ def _queue(
             body_text=text,
             body_html=html,
             ticket=ticket,
+            message_id=outbox.new_message_id(),
         )
         # The forms validate addresses; this is the last line against a CR/LF or
         # a second address smuggled in elsewhere. A row that can never be sent is
@@ -142,3 +152,9 @@ def lookup_abuse_alert(
         window_start=window_start,
         delay=settings.LOOKUP_ABUSE_DELAY,
     )
+
+
+# --- to whoever wrote to the desk --------------------------------------------------------
+def inbound_unmatched(address):
+    """An e-mail that matched no ticket: where to open one (tickets/inbound.py limits it)."""
+    _queue("inbound_unmatched", [address], language="es")

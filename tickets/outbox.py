@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import make_msgid, parseaddr
 from functools import partial
 from time import monotonic
 
@@ -76,6 +77,25 @@ def recipient_problem(to: str) -> str:
     except ValidationError:
         return "Destinatario inválido: no es una dirección de correo válida."
     return ""
+
+
+def new_message_id() -> str:
+    """A Message-ID in the desk's own domain, stored on the row so replies can be matched."""
+    address = settings.INBOUND_EMAIL_ADDRESS or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return make_msgid(domain=address.rpartition("@")[2] or "localhost")
+
+
+def headers_for(msg: OutgoingEmail) -> dict:
+    # Auto-Submitted and X-Auto-Response-Suppress ask out-of-office responders
+    # (RFC 3834; Exchange) not to answer: a loop is stopped at its source.
+    headers = {
+        "Message-ID": msg.message_id,
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+    }
+    if settings.INBOUND_EMAIL_ADDRESS:
+        headers["Reply-To"] = settings.INBOUND_EMAIL_ADDRESS
+    return headers
 
 
 @dataclass
@@ -141,12 +161,16 @@ def deliver(msg: OutgoingEmail, smtp=None) -> bool:
         _record(msg, state=State.FAILED, last_error=problem)
         log.warning("outbox: message %s not sent: invalid recipient", msg.pk)
         return False
+    if not msg.message_id:  # a row queued before Message-IDs were stored
+        msg.message_id = new_message_id()
+        OutgoingEmail.objects.filter(pk=msg.pk).update(message_id=msg.message_id)
     email = EmailMultiAlternatives(
         subject=msg.subject,
         body=msg.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[msg.to],
         connection=smtp,
+        headers=headers_for(msg),
     )
     if msg.body_html:
         email.attach_alternative(msg.body_html, "text/html")

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0005_ticket_search"),
+        ("tickets", "0006_inbound_mail"),
     ]
 
     operations = [

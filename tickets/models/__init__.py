@@ -1,3 +1,4 @@
+from .inbound import InboundEmail
 from .outgoing_email import OutgoingEmail
 from .personal_data import AccessLog, DataRequest, PrivacyNotice
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
@@ -20,6 +21,7 @@ __all__ = [
     "CannedResponse",
     "Category",
     "DataRequest",
+    "InboundEmail",
     "NonWorkingDay",
     "OutgoingEmail",
     "Priority",

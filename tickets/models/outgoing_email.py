@@ -13,6 +13,8 @@ class OutgoingEmail(models.Model):
         SENDING = "sending", _("Enviando")
         SENT = "sent", _("Enviado")
         FAILED = "failed", _("Fallido")
+        # Sent, but the recipient's server sent it back (tickets/inbound.py reads the bounce).
+        BOUNCED = "bounced", _("Rebotado")
 
     created_at = models.DateTimeField(_("creado"), default=timezone.now)
     kind = models.CharField(_("tipo"), max_length=40)
@@ -35,6 +37,8 @@ class OutgoingEmail(models.Model):
     next_attempt_at = models.DateTimeField(_("próximo intento"), default=timezone.now)
     last_error = models.TextField(_("último error"), blank=True)
     sent_at = models.DateTimeField(_("enviado"), null=True, blank=True)
+    # Its own Message-ID, so that a reply (In-Reply-To, References) or a bounce finds it.
+    message_id = models.CharField("Message-ID", max_length=255, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

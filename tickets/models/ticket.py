@@ -361,23 +361,28 @@ class Ticket(models.Model):
             )
 
     @transaction.atomic
-    def add_requester_reply(self, *, message: str, files=(), ip_address=None) -> "Reply":
+    def add_requester_reply(
+        self, *, message: str, files=(), ip_address=None, channel="web", author_name=""
+    ) -> "Reply":
+        """channel "email" for a reply that came by mail (tickets/inbound.py); author_name
+        when staff attached a colleague's e-mail to the ticket."""
         self._lock()
         now = timezone.now()
         reply = Reply.objects.create(
             ticket=self,
             kind=Reply.Kind.REQUESTER,
-            author_name=self.name,
+            author_name=(author_name or self.name)[:150],
             message=message,
             ip_address=ip_address,
             created_at=now,
+            channel=channel,
         )
         self.add_attachments(files, reply=reply)
         # A reply on a finished ticket reopens it: the requester is not done.
         self._set_status(Status.WAITING_STAFF, actor_kind="requester", now=now)
         self._start_staff_clock(now)
         self.reply_count += 1
-        self.last_replier = self.name
+        self.last_replier = reply.author_name[:100]
         self.updated_at = now
         self._save_state()
         emails.requester_replied(reply)
@@ -583,6 +588,8 @@ class Ticket(models.Model):
             requester_replies.update(author_name=name)
             self.replies.update(message=text, ip_address=None)
             self.emails.all().delete()
+            # Inbound mail keeps the whole message (raw), so it goes with the ticket's data.
+            self.inbound_emails.all().delete()
             # The access log keeps who opened the ticket, but not the requester's address.
             # Through the reverse relation: AccessLog's module imports this one.
             accesses = self.accesses
@@ -619,6 +626,10 @@ class Reply(models.Model):
         AGENT = "agent", _("Agente")
         SYSTEM = "system", _("Sistema")
 
+    class Channel(models.TextChoices):
+        WEB = "web", _("por el portal")
+        EMAIL = "email", _("por correo")
+
     ticket = models.ForeignKey(
         Ticket, models.CASCADE, related_name="replies", verbose_name=_("ticket")
     )
@@ -640,6 +651,9 @@ class Reply(models.Model):
     # "r<id>" for a HESK reply, "n<id>" for a HESK note: what makes an import rerun idempotent.
     hesk_ref = models.CharField(
         _("referencia HESK"), max_length=20, null=True, blank=True, unique=True, editable=False
+    )
+    channel = models.CharField(
+        _("canal"), max_length=8, choices=Channel.choices, default=Channel.WEB
     )
 
     class Meta:
