@@ -8,7 +8,6 @@ The business hours come from tickets/business_calendar.py (pure functions, no mo
 same arithmetic the verbs use; the extra days off are read from the historical model.
 """
 
-
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
@@ -21,8 +20,9 @@ BATCH = 1000
 
 def _hours(start, end, subdiv, extra):
     return round(
-        business_calendar.business_hours_between(start, end, subdiv=subdiv, extra_days=extra)
-        .total_seconds()
+        business_calendar.business_hours_between(
+            start, end, subdiv=subdiv, extra_days=extra
+        ).total_seconds()
         / 3600,
         4,
     )
@@ -36,9 +36,9 @@ def fill_measures(apps, schema_editor):
     for day, region_id in NonWorkingDay.objects.values_list("date", "region_id"):
         (national if region_id is None else regional.setdefault(region_id, set())).add(day)
 
-    first = Reply.objects.filter(
-        ticket=OuterRef("pk"), kind="agent", is_internal=False
-    ).order_by("created_at", "pk")
+    first = Reply.objects.filter(ticket=OuterRef("pk"), kind="agent", is_internal=False).order_by(
+        "created_at", "pk"
+    )
     q = (
         Ticket.objects.annotate(
             answer_at=Subquery(first.values("created_at")[:1]),
@@ -98,60 +98,98 @@ def revoke_reports(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0004_privacy'),
+        ("tickets", "0004_privacy"),
         ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='ticket',
-            options={'ordering': ['-created_at'], 'permissions': [('view_reports', 'Puede ver los informes y exportar')], 'verbose_name': 'ticket', 'verbose_name_plural': 'tickets'},
+            name="ticket",
+            options={
+                "ordering": ["-created_at"],
+                "permissions": [("view_reports", "Puede ver los informes y exportar")],
+                "verbose_name": "ticket",
+                "verbose_name_plural": "tickets",
+            },
         ),
         migrations.AddField(
-            model_name='accesslog',
-            name='details',
-            field=models.CharField(blank=True, max_length=500, verbose_name='detalle'),
+            model_name="accesslog",
+            name="details",
+            field=models.CharField(blank=True, max_length=500, verbose_name="detalle"),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='first_answer_business_hours',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='horas hábiles hasta la primera respuesta'),
+            model_name="ticket",
+            name="first_answer_business_hours",
+            field=models.FloatField(
+                blank=True,
+                editable=False,
+                null=True,
+                verbose_name="horas hábiles hasta la primera respuesta",
+            ),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='first_answer_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='primera respuesta de'),
+            model_name="ticket",
+            name="first_answer_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="primera respuesta de",
+            ),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='first_public_answer_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='primera respuesta'),
+            model_name="ticket",
+            name="first_public_answer_at",
+            field=models.DateTimeField(
+                blank=True, editable=False, null=True, verbose_name="primera respuesta"
+            ),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='resolution_business_hours',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='horas hábiles hasta el cierre'),
+            model_name="ticket",
+            name="resolution_business_hours",
+            field=models.FloatField(
+                blank=True, editable=False, null=True, verbose_name="horas hábiles hasta el cierre"
+            ),
         ),
         migrations.AlterField(
-            model_name='accesslog',
-            name='kind',
-            field=models.CharField(choices=[('admin_view', 'Vista en admin'), ('admin_download', 'Descarga en admin'), ('public_view', 'Vista pública'), ('public_download', 'Descarga pública'), ('export', 'Exportación')], max_length=16, verbose_name='tipo'),
+            model_name="accesslog",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("admin_view", "Vista en admin"),
+                    ("admin_download", "Descarga en admin"),
+                    ("public_view", "Vista pública"),
+                    ("public_download", "Descarga pública"),
+                    ("export", "Exportación"),
+                ],
+                max_length=16,
+                verbose_name="tipo",
+            ),
         ),
         migrations.AlterField(
-            model_name='accesslog',
-            name='ticket',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='accesses', to='tickets.ticket', verbose_name='ticket'),
+            model_name="accesslog",
+            name="ticket",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="accesses",
+                to="tickets.ticket",
+                verbose_name="ticket",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['closed_at'], name='ticket_closed'),
+            model_name="ticket",
+            index=models.Index(fields=["closed_at"], name="ticket_closed"),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['field', 'created_at'], name='event_field_created'),
+            model_name="ticketevent",
+            index=models.Index(fields=["field", "created_at"], name="event_field_created"),
         ),
         migrations.RunPython(fill_measures, migrations.RunPython.noop),
         migrations.RunPython(grant_reports, revoke_reports),
