@@ -215,13 +215,22 @@ def test_trends_per_week_and_growth_against_the_previous_period(tickets, august)
     assert weeks[date(2026, 8, 10)] == (2, 0)
     assert weeks[date(2026, 8, 17)] == (2, 0)
     assert sum(new for new, _done in weeks.values()) == 7
-    assert tr["growth_category"] == [("Error de sistema", 0, 4, 4, None), ("Convenios", 1, 2, 1, 100.0)]
-    assert tr["growth_region"] == [("Metropolitana de Santiago", 1, 4, 3, 300.0), ("Ñuble", 0, 2, 2, None)]
+    assert tr["growth_category"] == [
+        ("Error de sistema", 0, 4, 4, None),
+        ("Convenios", 1, 2, 1, 100.0),
+    ]
+    assert tr["growth_region"] == [
+        ("Metropolitana de Santiago", 1, 4, 3, 300.0),
+        ("Ñuble", 0, 2, 2, None),
+    ]
 
 
 def test_workload_per_agent(tickets, august):
     # Bruno's first answers 1, 2, 12, 20: median halfway between 2 and 12.
-    assert reports.workload(august) == [("Bruno Díaz", 4, pytest.approx(7.0), 1), ("Carla Soto", 1, pytest.approx(4.0), 0)]
+    assert reports.workload(august) == [
+        ("Bruno Díaz", 4, pytest.approx(7.0), 1),
+        ("Carla Soto", 1, pytest.approx(4.0), 0),
+    ]
 
 
 def test_workload_of_one_person_only(tickets, august, supervisor):
@@ -249,7 +258,10 @@ def test_a_supervisor_sees_this_months_service_level_by_region(supervisor_client
     assert "Nivel de servicio por región" in html
     assert 'id="grafico-servicio-region-title"' in html
     assert "75,0 % (3/4)" in html  # the chart's label
-    assert '<th scope="row">Ñuble</th><td class="num">1</td><td class="num">1</td><td class="num">100,0</td>' in html
+    assert (
+        '<th scope="row">Ñuble</th><td class="num">1</td><td class="num">1</td><td class="num">100,0</td>'
+        in html
+    )
     assert r.context["scope"].start == date(2026, 8, 1)
 
 

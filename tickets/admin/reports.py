@@ -74,7 +74,9 @@ class ReportForm(forms.Form):
         end = end or today
         start = start or end.replace(day=1)
         if start > end:
-            self.add_error("hasta", gettext("La fecha «Hasta» debe ser igual o posterior a «Desde»."))
+            self.add_error(
+                "hasta", gettext("La fecha «Hasta» debe ser igual o posterior a «Desde».")
+            )
         elif (end - start).days >= MAX_DAYS:
             self.add_error("desde", gettext("Elija un período de a lo más diez años."))
         d["desde"], d["hasta"] = start, end
@@ -96,7 +98,9 @@ class ReportForm(forms.Form):
         parts = [f"{d['desde']:%Y-%m-%d} – {d['hasta']:%Y-%m-%d}"]
         for name in ("region", "categoria", "agente"):
             if d.get(name) is not None:
-                parts.append(f"{self.fields[name].label}: {self.fields[name].label_from_instance(d[name])}")
+                parts.append(
+                    f"{self.fields[name].label}: {self.fields[name].label_from_instance(d[name])}"
+                )
         return ", ".join(parts)
 
 
@@ -190,7 +194,10 @@ def _spreadsheet_response(fmt: str, stem: str, sheets) -> FileResponse | Streami
         response["Content-Disposition"] = f'attachment; filename="{_filename(stem, fmt)}"'
     else:
         response = FileResponse(
-            xlsx_file(sheets), as_attachment=True, filename=_filename(stem, fmt), content_type=XLSX_TYPE
+            xlsx_file(sheets),
+            as_attachment=True,
+            filename=_filename(stem, fmt),
+            content_type=XLSX_TYPE,
         )
     response["Cache-Control"] = "private, no-store"
     return response
@@ -215,7 +222,8 @@ def report_export_view(model_admin, request, fmt):
         return redirect(reverse("admin:tickets_ticket_report") + "?" + request.GET.urlencode())
     tables = list(reports.tables(_figures(form, request, True)).values())
     exports.record_export(
-        request, gettext("Informe (%(fmt)s): %(what)s") % {"fmt": fmt.upper(), "what": form.description()}
+        request,
+        gettext("Informe (%(fmt)s): %(what)s") % {"fmt": fmt.upper(), "what": form.description()},
     )
     if fmt == "csv":
         # One file, so the sections follow one another; the header row is the first title.
@@ -245,4 +253,3 @@ def queue_export_view(model_admin, request, fmt):
     )
     sheets = [(gettext("Tickets"), exports.queue_header(), exports.queue_rows(q))]
     return _spreadsheet_response(fmt, "tickets", sheets)
-
