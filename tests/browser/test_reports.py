@@ -85,7 +85,7 @@ def test_a_supervisor_filters_by_category_and_downloads_the_same_numbers(
         "rgb(32, 84, 147)",
         "rgb(127, 178, 240)",
     )
-    page.get_by_label("Categoría").select_option(label="Convenios")
+    page.get_by_label("Categoría:", exact=True).select_option(label="Convenios")
     page.get_by_role("button", name="Ver informe").click()
     table = page.locator("#tabla-service_region")
     expect(table.locator("tbody tr")).to_have_count(3)

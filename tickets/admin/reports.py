@@ -120,7 +120,12 @@ def report_view(model_admin, request):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     supervisor = is_supervisor(request)
-    form = ReportForm(request.GET, supervisor=supervisor)
+    # The boxes show the dates the figures are for, not empty boxes, on the first visit.
+    data = request.GET.copy()
+    today = timezone.localdate(timezone=TIME_ZONE)
+    data.setdefault("hasta", today.isoformat())
+    data.setdefault("desde", today.replace(day=1).isoformat())
+    form = ReportForm(data, supervisor=supervisor)
     ctx = {
         **model_admin.admin_site.each_context(request),
         "title": gettext("Informes") if supervisor else gettext("Mi carga de trabajo"),
