@@ -4,6 +4,7 @@ same numbers as a spreadsheet that opens."""
 
 import io
 import re
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -95,7 +96,7 @@ def test_a_supervisor_filters_by_category_and_downloads_the_same_numbers(
     ]
     with page.expect_download() as info:
         page.get_by_role("link", name="Descargar XLSX").click()
-    book = openpyxl.load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))
+    book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     sheet = book["Nivel de servicio por región"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == [s[0] for s in shown]
