@@ -1,4 +1,4 @@
-"""The one way this project writes spreadsheet files (CSV, and XLSX when the reports need it).
+"""The one way this project writes spreadsheet files: CSV and XLSX.
 
 Every cell a person typed may reach Excel or LibreOffice, which run a cell that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula (OWASP "CSV injection").
@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from datetime import date, datetime
+from typing import IO, Any
+
+import xlsxwriter
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,3 +59,64 @@ def csv_bytes_from_dicts(rows: Sequence[Mapping[str, Any]]) -> bytes:
     for row in rows:
         writer.writerow(safe_row(row[f] for f in fields))
     return out.getvalue().encode(CSV_ENCODING)
+
+
+# Worksheet names: at most 31 characters, none of these.
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def xlsx_file(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> IO[bytes]:
+    """An .xlsx workbook in a temporary file, rewound, one sheet per (name, header, rows).
+
+    XlsxWriter's constant_memory mode flushes each row to a temporary file as soon as the
+    next one starts, so 100,000 rows take no more memory than one; the workbook is then
+    zipped into another temporary file, which the caller streams (a FileResponse) and
+    which disappears when closed. Rows must come in order, which is how we write them.
+
+    Strings are never read as formulas, numbers or links (XlsxWriter's defaults would turn
+    "=1+1" into a formula), and still go through ``safe_cell``, so that a sheet saved
+    again as CSV stays harmless. Datetimes must be naive, in the zone the reader expects.
+    """
+    out = tempfile.TemporaryFile()  # noqa: SIM115  # handed to the caller, who streams and closes it
+    book = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "tmpdir": tempfile.gettempdir(),
+        },
+    )
+    bold = book.add_format({"bold": True})
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    names: set[str] = set()
+    for name, header, rows in sheets:
+        name = name.translate(_SHEET_FORBIDDEN)[:31]
+        # Sheet names are unique regardless of case; two long captions may share 31 characters.
+        n = 2
+        while name.lower() in names:
+            suffix = f" ({n})"
+            name, n = name[: 31 - len(suffix)] + suffix, n + 1
+        names.add(name.lower())
+        sheet = book.add_worksheet(name)
+        sheet.freeze_panes(1, 0)
+        sheet.write_row(0, 0, safe_row(header), bold)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, datetime):
+                    sheet.write_datetime(r, c, value, when)
+                elif isinstance(value, date):
+                    sheet.write_datetime(r, c, value, day)
+                elif isinstance(value, bool):
+                    sheet.write_boolean(r, c, value)
+                elif isinstance(value, (int, float)):
+                    sheet.write_number(r, c, value)
+                else:
+                    sheet.write_string(r, c, safe_cell(str(value)))
+    book.close()
+    out.seek(0)
+    return out

@@ -237,7 +237,7 @@ class DataRequestAdmin(admin.ModelAdmin):
 class AccessLogAdmin(admin.ModelAdmin):
     """Who opened which ticket: listed and filtered by supervisors, never written by hand."""
 
-    list_display = ("created_at", "ticket_link", "kind", "user_name", "ip_address")
+    list_display = ("created_at", "ticket_link", "kind", "user_name", "ip_address", "details")
     list_filter = ("kind", ("created_at", DateFieldListFilter))
     list_select_related = ("ticket", "user")
     # get_search_results below decides how a term is looked for.
@@ -246,11 +246,13 @@ class AccessLogAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
-    fields = ("created_at", "ticket_link", "kind", "user_name", "ip_address")
+    fields = ("created_at", "ticket_link", "kind", "user_name", "ip_address", "details")
     readonly_fields = fields
 
     @admin.display(description=_("ticket"), ordering="ticket__number")
     def ticket_link(self, obj):
+        if obj.ticket_id is None:  # an export: "details" says of what
+            return "—"
         return format_html(
             '<a href="{}">#{}</a>',
             reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),

@@ -18,7 +18,7 @@ from tickets.data_requests import record_access
 from tickets.models import MAX_POSITIVE_INT, Priority, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
 
-from . import conversation
+from . import conversation, reports
 from .filters import AssigneeFilter, OverdueFilter, StatusFilter
 from .forms import EDITABLE_FIELDS, TicketActionForm, TicketForm
 from .paginator import EstimatedCountPaginator
@@ -265,6 +265,11 @@ class TicketAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        # The export links carry the page's filters; only supervisors may export.
+        extra = {"can_export": reports.is_supervisor(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
     def get_urls(self):
         def wrap(view):
             def wrapper(request, *args, **kwargs):
@@ -283,6 +288,15 @@ class TicketAdmin(admin.ModelAdmin):
                 "<int:object_id>/adjunto/<int:pk>/",
                 wrap(conversation.attachment_view),
                 name="tickets_ticket_attachment",
+            ),
+            path("informes/", wrap(reports.report_view), name="tickets_ticket_report"),
+            path(
+                "informes/exportar.<str:fmt>",
+                wrap(reports.report_export_view),
+                name="tickets_ticket_report_export",
+            ),
+            path(
+                "exportar.<str:fmt>", wrap(reports.queue_export_view), name="tickets_ticket_export"
             ),
             *super().get_urls(),
         ]

@@ -145,21 +145,29 @@ class DataRequest(models.Model):
 
 
 class AccessLog(models.Model):
-    """Who opened a ticket or one of its files, when, from where. Appended only."""
+    """Who opened a ticket or one of its files, or exported a list, when, from where. Appended only."""
 
     class Kind(models.TextChoices):
         ADMIN_VIEW = "admin_view", _("Vista en admin")
         ADMIN_DOWNLOAD = "admin_download", _("Descarga en admin")
         PUBLIC_VIEW = "public_view", _("Vista pública")
         PUBLIC_DOWNLOAD = "public_download", _("Descarga pública")
+        # A report or the queue as a spreadsheet: no one ticket, so ``details`` says what.
+        EXPORT = "export", _("Exportación")
 
     PUBLIC_KINDS = [Kind.PUBLIC_VIEW, Kind.PUBLIC_DOWNLOAD]
 
     ticket = models.ForeignKey(
-        Ticket, models.CASCADE, related_name="accesses", verbose_name=_("ticket")
+        Ticket,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="accesses",
+        verbose_name=_("ticket"),
     )
     created_at = models.DateTimeField(_("fecha"), default=timezone.now)
     kind = models.CharField(_("tipo"), max_length=16, choices=Kind.choices)
+    details = models.CharField(_("detalle"), max_length=500, blank=True)
     # Staff only: the public pages have no accounts.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -142,6 +142,26 @@ class Ticket(models.Model):
         _("última modificación en HESK"), null=True, blank=True, editable=False
     )
     hesk_history = models.TextField(_("historial importado"), blank=True, editable=False)
+    # Measures for the supervisors' reports (tickets/reports.py), written by the verbs so
+    # that every figure is an aggregate: business hours by the ticket's regional calendar.
+    first_public_answer_at = models.DateTimeField(
+        _("primera respuesta"), null=True, blank=True, editable=False
+    )
+    first_answer_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("primera respuesta de"),
+    )
+    first_answer_business_hours = models.FloatField(
+        _("horas hábiles hasta la primera respuesta"), null=True, blank=True, editable=False
+    )
+    resolution_business_hours = models.FloatField(
+        _("horas hábiles hasta el cierre"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -156,7 +176,9 @@ class Ticket(models.Model):
             models.Index(fields=["status", "requester_due_at"], name="ticket_requester_due"),
             models.Index(fields=["email"], name="ticket_email"),
             models.Index(fields=["project_number"], name="ticket_project"),
+            models.Index(fields=["closed_at"], name="ticket_closed"),
         ]
+        permissions = [("view_reports", _("Puede ver los informes y exportar"))]
 
     def __str__(self):
         return f"#{self.number} {self.tracking_id}"
@@ -224,6 +246,24 @@ class Ticket(models.Model):
         self.staff_due_at = self.business_deadline(now, settings.STAFF_RESPONSE_HOURS)
         self.requester_due_at = None
         self.awaiting_information = False
+
+    def business_hours_since_created(self, end) -> float:
+        """Working hours from the ticket's creation to ``end``, by its region's calendar."""
+        tz = business_calendar.TIME_ZONE
+        first = timezone.localtime(self.created_at, tz).date() - timedelta(days=1)
+        last = timezone.localtime(end, tz).date() + timedelta(days=1)
+        spent = business_calendar.business_hours_between(
+            self.created_at,
+            end,
+            subdiv=self.region.holiday_subdiv,
+            extra_days=NonWorkingDay.dates_for(self.region, first, last),
+        )
+        return round(spent.total_seconds() / 3600, 4)
+
+    def _note_first_answer(self, user, now):
+        if self.first_public_answer_at is None:
+            self.first_public_answer_at, self.first_answer_by = now, user
+            self.first_answer_business_hours = self.business_hours_since_created(now)
 
     # --- verbs ---------------------------------------------------------------
     # How a verb stays right when the row changed since this copy was read (a page
@@ -294,6 +334,10 @@ class Ticket(models.Model):
         "requester_due_at",
         "awaiting_information",
         "updated_at",
+        "first_public_answer_at",
+        "first_answer_by",
+        "first_answer_business_hours",
+        "resolution_business_hours",
     ]
 
     def _lock(self):
@@ -340,9 +384,11 @@ class Ticket(models.Model):
             self.closed_at = now
             self.staff_due_at = None
             self.requester_due_at = None
+            self.resolution_business_hours = self.business_hours_since_created(now)
         elif old in FINISHED_STATUSES:
             self.closed_at = None
             self.closed_by_system = False
+            self.resolution_business_hours = None
         self.record(
             "status", Status(old).label, Status(new).label, actor=actor, actor_kind=actor_kind
         )
@@ -409,6 +455,7 @@ class Ticket(models.Model):
             # Notes are for staff only: the requester's view of the ticket is unchanged.
             return reply
         self._set_status(Status.ANSWERED, actor=user, now=now)
+        self._note_first_answer(user, now)
         self.staff_due_at = None
         self.requester_due_at = self.business_deadline(now, settings.REQUESTER_RESPONSE_HOURS)
         self.awaiting_information = kind == "information"
@@ -499,7 +546,8 @@ class Ticket(models.Model):
         so a second cron run, a requester reply or a new agent answer racing with us
         makes it match nothing. Claim, system reply, history and notice commit
         together or not at all, so a failure half-way leaves the ticket to the next run.
-        Four queries: the claim, the history row, the system reply, the outbox row.
+        Five queries: the extra days off (for the resolution time), the claim, the history
+        row, the system reply, the outbox row.
         """
         now = now or timezone.now()
         new = Status.CLOSED if self.awaiting_information else Status.RESOLVED
@@ -520,6 +568,7 @@ class Ticket(models.Model):
                 # Counted here rather than in a second UPDATE: one query fewer per ticket.
                 reply_count=F("reply_count") + 1,
                 last_replier=settings.SITE_NAME,
+                resolution_business_hours=self.business_hours_since_created(now),
             )
             if claimed != 1:
                 return False
@@ -737,7 +786,11 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         verbose_name = _("cambio")
         verbose_name_plural = _("historial")
-        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_created"),
+            # The reports count status changes in a date range.
+            models.Index(fields=["field", "created_at"], name="event_field_created"),
+        ]
 
     def __str__(self):
         return f"{self.field}: {self.old_value} → {self.new_value}"
