@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from tickets import outbox, ratelimit
+from tickets import outbox, ratelimit, ratings
 from tickets.models.outgoing_email import OutgoingEmail
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,23 @@ def information_requested(reply):
 
 
 def ticket_resolved(ticket):
-    _queue("ticket_resolved", [ticket.email], ticket=ticket, language=ticket.language)
+    _queue(
+        "ticket_resolved",
+        [ticket.email],
+        ticket=ticket,
+        language=ticket.language,
+        rating_url=ratings.rating_url(ticket),
+    )
 
 
 def ticket_closed_automatically(ticket):
-    _queue("ticket_closed_automatically", [ticket.email], ticket=ticket, language=ticket.language)
+    _queue(
+        "ticket_closed_automatically",
+        [ticket.email],
+        ticket=ticket,
+        language=ticket.language,
+        rating_url=ratings.rating_url(ticket),
+    )
 
 
 def forgotten_ids(email, tickets, *, language="es"):

@@ -317,7 +317,10 @@ class Ticket(models.Model):
             return
         self.status = new
         if new in FINISHED_STATUSES:
-            self.closed_at = now
+            # Resuelto ↔ Cerrado is the same resolution (the one the requester rates):
+            # closed_at says when the ticket last finished, not when its label changed.
+            if old not in FINISHED_STATUSES or self.closed_at is None:
+                self.closed_at = now
             self.staff_due_at = None
             self.requester_due_at = None
         elif old in FINISHED_STATUSES:
@@ -535,7 +538,8 @@ class Ticket(models.Model):
 
         Name, e-mail, IP, subject and message of the ticket; the text, IP and (for
         the requester's) author name of every reply; the attachments, files and
-        rows; the ticket's outgoing e-mails. Kept: number, tracking ID, category,
+        rows; the ticket's outgoing e-mails; its ratings' comments (scores are kept).
+        Kept: number, tracking ID, category,
         region, project number, status, priority, assignee, dates and history.
 
         Returns how many files were deleted, or None when the ticket was already
@@ -563,6 +567,7 @@ class Ticket(models.Model):
             requester_replies.update(author_name=name)
             self.replies.update(message=text, ip_address=None)
             self.emails.all().delete()
+            self.ratings.update(comment="")
             # The access log keeps who opened the ticket, but not the requester's address.
             # Through the reverse relation: AccessLog's module imports this one.
             accesses = self.accesses

@@ -1,6 +1,16 @@
 """Template helpers of the public portal."""
 
+import re
+
 from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from tickets.forms import RatingForm
+from tickets.models import Rating
+from tickets.models.rating import rating_open_until
 
 register = template.Library()
 
@@ -23,3 +33,59 @@ def described_widget(field):
     if ids:
         attrs["aria-describedby"] = " ".join(ids)
     return field.as_widget(attrs=attrs)
+
+
+@register.inclusion_tag("tickets/_rating.html", takes_context=True)
+def rating_box(context, ticket, form=None):
+    """The ticket page's "¿Cómo fue la atención?", once the ticket is resolved or closed.
+
+    One query (the present resolution's rating), only for finished tickets.
+    """
+    until = rating_open_until(ticket)
+    rating = Rating.current(ticket) if until else None
+    if form is None and until:
+        initial = {"score": rating.score, "comment": rating.comment} if rating else {}
+        form = RatingForm(initial=initial)
+    return {
+        "request": context.get("request"),
+        "ticket": ticket,
+        "rating": rating,
+        "until": until,
+        "open": until is not None and timezone.now() < until,
+        "form": form,
+        "action": reverse("tickets:rate", args=[ticket.tracking_id]),
+    }
+
+
+@register.filter
+def unbreakable_id(tracking_id: str) -> SafeString:
+    """The tracking ID in a span that never wraps: on a phone a hyphen is a line-break chance."""
+    return format_html('<span class="tracking-id">{}</span>', tracking_id)
+
+
+HEADING_MAX = 80
+
+
+@register.filter
+def notice_blocks(text: str) -> SafeString:
+    """The privacy notice's plain text as headings and paragraphs.
+
+    Paragraphs are separated by a blank line. A paragraph of one short line that
+    does not end like a sentence (".", ":", ";", ",") is a heading, as the seeded
+    text writes them ("Sus derechos"); a line starting with "## " always is.
+    Everything is escaped: supervisors edit this text in the admin.
+    """
+    parts = []
+    for block in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").strip()):
+        block = block.strip()
+        if not block:
+            continue
+        explicit = block.startswith("## ")
+        if explicit or (
+            "\n" not in block and len(block) <= HEADING_MAX and block[-1] not in ".:;,"
+        ):
+            parts.append(format_html("<h2>{}</h2>", block.removeprefix("## ").strip()))
+        else:
+            lines = [escape(line) for line in block.split("\n")]
+            parts.append(mark_safe("<p>" + "<br>".join(lines) + "</p>"))  # nosec B703 B308: escaped above
+    return mark_safe("\n".join(parts))  # nosec B703 B308: each part is escaped

@@ -127,7 +127,34 @@ def lookup(request):
             form.add_error(None, NOT_FOUND)
     else:
         form = LookupForm(initial={"tracking_id": request.GET.get("id", "")[:40]})
-    return render(request, "tickets/lookup.html", {"form": form})
+    return render(
+        request, "tickets/lookup.html", {"form": form, "remembered": remembered_tickets(request)}
+    )
+
+
+def remembered_tickets(request) -> list[Ticket]:
+    """The tickets this browser sent or opened, most recently updated first: one query."""
+    ids = request.session.get(SESSION_KEY, [])
+    if not ids:
+        return []
+    q = Ticket.objects.filter(tracking_id__in=ids).only(
+        "tracking_id", "number", "subject", "status", "updated_at"
+    )
+    return list(q.order_by("-updated_at"))
+
+
+@require_POST
+def forget(request):
+    """On a shared computer: this browser stops remembering the requester's tickets."""
+    request.session.pop(SESSION_KEY, None)
+    request.session.pop("submitted", None)
+    messages.success(
+        request,
+        _(
+            "Listo: este computador ya no recuerda sus tickets. Para volver a verlos necesitará el ID de seguimiento."
+        ),
+    )
+    return redirect("tickets:lookup")
 
 
 @ratelimit("forgotten_id")
@@ -169,8 +196,8 @@ def ticket_page(request, tracking_id):
     return render_ticket(request, ticket)
 
 
-def render_ticket(request, ticket, reply_form=None):
-    """The ticket page, also shown again (400) with a reply form's errors."""
+def render_ticket(request, ticket, reply_form=None, rating_form=None):
+    """The ticket page, also shown again (400) with a reply or rating form's errors."""
     ticket_files, replies = ticket.conversation(internal=False)
     ctx = {
         "ticket": ticket,
@@ -179,8 +206,9 @@ def render_ticket(request, ticket, reply_form=None):
         "reply_form": reply_form or ReplyForm(),
         "obfuscated_email": ticket.email.replace("@", " (at) ").replace(".", " (dot) "),
         "can_resolve": ticket.status != Status.RESOLVED,
+        "rating_form": rating_form,
     }
-    status = 400 if reply_form is not None else 200
+    status = 400 if reply_form is not None or rating_form is not None else 200
     return render(request, "tickets/ticket.html", ctx, status=status)
 
 
