@@ -66,26 +66,27 @@ def unbreakable_id(tracking_id: str) -> SafeString:
 HEADING_MAX = 80
 
 
+def is_heading(line: str) -> bool:
+    line = line.strip()
+    return line.startswith("## ") or (0 < len(line) <= HEADING_MAX and line[-1] not in ".:;,")
+
+
 @register.filter
 def notice_blocks(text: str) -> SafeString:
     """The privacy notice's plain text as headings and paragraphs.
 
-    Paragraphs are separated by a blank line. A paragraph of one short line that
-    does not end like a sentence (".", ":", ";", ",") is a heading, as the seeded
-    text writes them ("Sus derechos"); a line starting with "## " always is.
-    Everything is escaped: supervisors edit this text in the admin.
+    Paragraphs are separated by a blank line. The first line of a paragraph is a
+    heading when it is short and does not end like a sentence (".", ":", ";", ","),
+    as the seeded text writes them ("Sus derechos" above its paragraph); a line
+    starting with "## " always is. Everything is escaped: supervisors edit this text.
     """
     parts = []
     for block in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n").strip()):
-        block = block.strip()
-        if not block:
-            continue
-        explicit = block.startswith("## ")
-        if explicit or (
-            "\n" not in block and len(block) <= HEADING_MAX and block[-1] not in ".:;,"
-        ):
-            parts.append(format_html("<h2>{}</h2>", block.removeprefix("## ").strip()))
-        else:
-            lines = [escape(line) for line in block.split("\n")]
-            parts.append(mark_safe("<p>" + "<br>".join(lines) + "</p>"))  # nosec B703 B308: escaped above
+        lines = [line.strip() for line in block.strip().split("\n") if line.strip()]
+        if lines and is_heading(lines[0]):
+            heading = lines.pop(0).removeprefix("## ").strip()
+            parts.append(format_html("<h2>{}</h2>", heading))
+        if lines:
+            body = "<br>".join(escape(line) for line in lines)
+            parts.append(mark_safe(f"<p>{body}</p>"))  # nosec B703 B308: escaped line by line
     return mark_safe("\n".join(parts))  # nosec B703 B308: each part is escaped
