@@ -1,6 +1,8 @@
 """The requester's side, finished (issue 20): nothing typed is cut, their tickets at hand,
 the captcha read aloud, the privacy notice's headings."""
 
+import re
+
 import pytest
 from captcha.models import CaptchaStore
 from django.urls import reverse
@@ -107,9 +109,16 @@ def audio_url(key):
     return reverse("tickets:captcha_audio", args=[key])
 
 
+def shown_challenge(client) -> CaptchaStore:
+    """The challenge the form shows (read from the page: a pool may hold many)."""
+    html = client.get(SUBMIT).content.decode()
+    key = re.search(r'name="captcha_0" value="(\w+)"', html).group(1)
+    return CaptchaStore.objects.get(hashkey=key)
+
+
 def test_the_form_offers_the_captcha_read_aloud(client, db):
     html = client.get(SUBMIT).content.decode()
-    key = CaptchaStore.objects.get().hashkey
+    key = re.search(r'name="captcha_0" value="(\w+)"', html).group(1)
     assert f'href="{audio_url(key)}"' in html
     assert "Escuchar el código en voz alta" in html
 
@@ -128,8 +137,7 @@ def test_without_flite_no_audio_is_offered(client, db, settings):
 
 
 def test_the_audio_is_a_wav_of_the_challenge(client, db):
-    client.get(SUBMIT)
-    key = CaptchaStore.objects.get().hashkey
+    key = shown_challenge(client).hashkey
     response = client.get(audio_url(key))
     assert response.status_code == 200
     assert response["Content-Type"] == "audio/wav"
@@ -139,16 +147,14 @@ def test_the_audio_is_a_wav_of_the_challenge(client, db):
 
 
 def test_an_unknown_or_expired_challenge_has_no_audio(client, db):
-    client.get(SUBMIT)
-    store = CaptchaStore.objects.get()
+    store = shown_challenge(client)
     assert client.get(audio_url("0" * 40)).status_code == 410
     CaptchaStore.objects.filter(pk=store.pk).update(expiration=timezone.now())
     assert client.get(audio_url(store.hashkey)).status_code == 410
 
 
 def test_a_used_challenge_has_no_audio_any_more(client, db, strict_captcha):
-    client.get(SUBMIT)
-    store = CaptchaStore.objects.get()
+    store = shown_challenge(client)
     data = submission_data(captcha_0=store.hashkey, captcha_1=store.response)
     assert client.post(SUBMIT, data).status_code == 302
     assert client.get(audio_url(store.hashkey)).status_code == 410
