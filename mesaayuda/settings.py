@@ -6,6 +6,7 @@ by its environment.
 """
 
 import re
+import shutil
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -378,6 +379,9 @@ RATELIMIT_FORGOTTEN_ID = env_rate("RATELIMIT_FORGOTTEN_ID", "10/h")  # forgotten
 RATELIMIT_LOOKUP = env_rate("RATELIMIT_LOOKUP", "30/h")  # failed tracking-ID look-ups, per IP
 RATELIMIT_CONFIRMATION_EMAIL = env_rate("RATELIMIT_CONFIRMATION_EMAIL", "10/d")  # per recipient
 RATELIMIT_FORGOTTEN_ID_EMAIL = env_rate("RATELIMIT_FORGOTTEN_ID_EMAIL", "5/d")  # per recipient
+RATELIMIT_RATING = env_rate("RATELIMIT_RATING", "30/h")  # satisfaction ratings sent, per IP
+# Each spoken captcha runs flite once: bounded so that it cannot be used to load the server.
+RATELIMIT_CAPTCHA_AUDIO = env_rate("RATELIMIT_CAPTCHA_AUDIO", "60/h")
 # Failed look-ups from everyone together. Past it, every failed look-up waits
 # LOOKUP_ABUSE_DELAY seconds and supervisors get one alert per window: guessing a
 # 49-bit ID from many addresses at once becomes slow and visible.
@@ -409,6 +413,14 @@ CAPTCHA_TIMEOUT = 20 if CAPTCHA_GET_FROM_POOL else 10
 CAPTCHA_POOL_SIZE = env_count("CAPTCHA_POOL_SIZE", default=500, minimum=1)
 # Accepts the answer "PASSED": only for automated tests and benchmarks, never in production.
 CAPTCHA_TEST_MODE = env_flag("CAPTCHA_TEST_MODE", default=False)
+# The spoken alternative to the image (WCAG 1.1.1) is synthesised by flite (Debian's
+# package "flite"); without it the audio link is not offered.
+CAPTCHA_FLITE_PATH = env.str("CAPTCHA_FLITE_PATH", default=shutil.which("flite") or "") or None
+
+# --- Satisfaction rating ------------------------------------------------------------
+# How long after a ticket is resolved or closed the requester may rate the answer
+# or change the rating; also the lifetime of the link in the e-mail.
+RATING_WINDOW_DAYS = env_count("RATING_WINDOW_DAYS", default=30, minimum=1)
 
 # --- E-mail -------------------------------------------------------------------------
 # smtp+tls://user:password@host:587 in production; there it is required, as the

@@ -15,7 +15,7 @@ def conversation(html):
 
 def test_it_shows_what_the_manuals_ticket_view_shows(client, ticket):
     html = page(client, ticket).content.decode()
-    assert f"Caso ID de seguimiento: {ticket.tracking_id}" in html
+    assert f'Caso ID de seguimiento: <span class="tracking-id">{ticket.tracking_id}</span>' in html
     assert f"Ticket número: {ticket.number}" in html
     assert "Estado del ticket" in html and ">Nuevo<" in html
     assert "Marcar como Resuelto" in html

@@ -37,3 +37,14 @@ def refill_after_migrate(**kwargs) -> None:
     """A deploy (migrate) fills the pool, so the first visitors do not wait for cron."""
     if settings.CAPTCHA_GET_FROM_POOL:
         refill_pool()
+
+
+def spoken_text(challenge: str) -> str:
+    """What flite says: each digit alone, with a pause between, and the whole said twice.
+
+    flite speaks English only; digits are the characters it pronounces most
+    distinctly (the challenge uses 2–9, no 0/1 to confuse), one by one so that
+    "58" is "five, eight" and not "fifty-eight".
+    """
+    digits = ". ".join(c for c in challenge if c.isdigit())
+    return f"{digits}. . {digits}."

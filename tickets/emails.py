@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from tickets import outbox, ratelimit
+from tickets import outbox, ratelimit, ratings
 from tickets.models.outgoing_email import OutgoingEmail
 
 if TYPE_CHECKING:  # emails is imported by models/ticket.py: only the type checker may look back up
@@ -109,11 +109,23 @@ def information_requested(reply: Reply) -> None:
 
 
 def ticket_resolved(ticket: Ticket) -> None:
-    _queue("ticket_resolved", [ticket.email], ticket=ticket, language=ticket.language)
+    _queue(
+        "ticket_resolved",
+        [ticket.email],
+        ticket=ticket,
+        language=ticket.language,
+        rating_url=ratings.rating_url(ticket),
+    )
 
 
 def ticket_closed_automatically(ticket: Ticket) -> None:
-    _queue("ticket_closed_automatically", [ticket.email], ticket=ticket, language=ticket.language)
+    _queue(
+        "ticket_closed_automatically",
+        [ticket.email],
+        ticket=ticket,
+        language=ticket.language,
+        rating_url=ratings.rating_url(ticket),
+    )
 
 
 def forgotten_ids(email: str, tickets: list[Ticket], *, language: str = "es") -> None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from tickets import tracking, uploads
 from tickets.addresses import check_address
 from tickets.models import MAX_POSITIVE_INT, Category, Region
+from tickets.models.rating import SCORE_LABELS
 from tickets.text import single_line
 
 # Said whenever a typed tracking ID is not one, by the form and by the look-up page.
@@ -38,6 +39,51 @@ class MultipleFileField(forms.FileField):
         files = [super(MultipleFileField, self).clean(f, initial) for f in files]
         uploads.check_files(files)
         return files
+
+
+class LongTextField(forms.CharField):
+    """A text box whose limit is shown, never enforced by cutting what is pasted.
+
+    Django would put ``maxlength`` on the textarea, and a browser silently drops
+    whatever is pasted past it. Instead the page shows the limit (and a counter, see
+    static/js/char-counter.js) and the server refuses an over-long text with a
+    message, the bound form keeping every character for the person to shorten.
+    """
+
+    def __init__(self, *, max_length: int, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 8}))
+        # Checked in validate() with our own message, not by MaxLengthValidator.
+        self.limit = max_length
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs["data-maxlength"] = str(self.limit)
+        # The counter's two sentences, in the page's language ({n}: a number).
+        attrs["data-count-left"] = _("Quedan {n} caracteres.")
+        attrs["data-count-over"] = _("Sobran {n} caracteres: acorte el texto antes de enviarlo.")
+        return attrs
+
+    def validate(self, value):
+        super().validate(value)
+        if value and len(value) > self.limit:
+            raise ValidationError(
+                _(
+                    "El texto tiene %(length)s caracteres y el máximo es %(limit)s: "
+                    "acórtelo en %(excess)s. Lo que escribió sigue en el recuadro."
+                ),
+                code="max_length",
+                params={
+                    "length": f"{len(value):,}".replace(",", "."),
+                    "limit": f"{self.limit:,}".replace(",", "."),
+                    "excess": f"{len(value) - self.limit:,}".replace(",", "."),
+                },
+            )
+
+
+MESSAGE_LIMIT = 20000
+MESSAGE_HELP = _("Hasta 20.000 caracteres.")
+RATING_COMMENT_LIMIT = 2000
 
 
 class AttachmentsMixin:
@@ -105,11 +151,10 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
         help_text=_("Ingrese el número de proyecto de su requerimiento."),
         widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off"}),
     )
-    message = forms.CharField(
+    message = LongTextField(
         label=_("Mensaje"),
-        max_length=20000,
-        widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=_("Describa su requerimiento."),
+        max_length=MESSAGE_LIMIT,
+        help_text=_("Describa su requerimiento. Hasta 20.000 caracteres."),
     )
     attachments = MultipleFileField(label=_("Adjuntos"))
     captcha = CaptchaField(
@@ -148,10 +193,35 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
 
 
 class ReplyForm(AttachmentsMixin, forms.Form):
-    message = forms.CharField(
-        label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
+    message = LongTextField(
+        label=_("Mensaje"),
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=MESSAGE_HELP,
     )
     attachments = MultipleFileField(label=_("Adjuntos"))
+
+
+class RatingForm(forms.Form):
+    """ "¿Cómo fue la atención?": a score from 1 to 5 and, if they wish, a few words."""
+
+    score = forms.TypedChoiceField(
+        label=_("Calificación"),
+        coerce=int,
+        choices=[(n, f"{n} · {label}") for n, label in SCORE_LABELS.items()],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Elija una calificación de 1 (muy mala) a 5 (muy buena).")},
+    )
+    comment = LongTextField(
+        label=_("Comentario (opcional)"),
+        max_length=RATING_COMMENT_LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Hasta 2.000 caracteres."),
+    )
+
+    def clean_comment(self):
+        return self.cleaned_data["comment"].strip()
 
 
 class LookupForm(forms.Form):

@@ -14,6 +14,8 @@ document.addEventListener("click", function (event) {
       var field = link.closest(".captcha");
       field.querySelector("img.captcha").src = data.image_url;
       field.querySelector("input[type=hidden]").value = data.key;
+      var audio = field.querySelector(".captcha-audio-link");
+      if (audio) { audio.href = audio.dataset.urlTemplate.replace("KEY", data.key); }
       var answer = field.querySelector("input[type=text]");
       answer.value = "";
       answer.focus();
@@ -21,4 +23,16 @@ document.addEventListener("click", function (event) {
       if (status) { status.textContent = status.dataset.message; }
     })
     .catch(function () { window.location.href = link.href; });
+});
+
+// The spoken code plays in the page, so the form and what was typed stay where they are.
+// Without JavaScript the link opens the recording (the browser's player); Back returns.
+document.addEventListener("click", function (event) {
+  "use strict";
+  var link = event.target.closest(".captcha-audio-link");
+  if (!link) { return; }
+  event.preventDefault();
+  if (link.player) { link.player.pause(); }
+  link.player = new Audio(link.href);
+  link.player.play().catch(function () { window.location.href = link.href; });
 });

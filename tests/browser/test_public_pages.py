@@ -3,8 +3,10 @@ page fits a phone without horizontal scrolling, the Content-Security-Policy hold
 screenshot at desktop and phone width is left in screenshots/ for a reviewer."""
 
 import pytest
+from django.urls import reverse
 
 from tests.conftest import make_ticket, pdf, png
+from tickets import ratings
 
 from .conftest import (
     BROWSER_DB,
@@ -113,6 +115,33 @@ def _not_found(page, t):
     page.goto("/ticket/AAA-BBB-2222/")
 
 
+def _lookup_remembered(page, t):
+    """The look-up page of a browser that opened tickets: their list and "Olvidar"."""
+    page.goto("/ticket/ver/")
+    page.get_by_label("ID de seguimiento", exact=False).fill(t.tracking_id)
+    page.get_by_role("button", name="Ver ticket").click()
+    page.wait_for_url(f"**{t.get_absolute_url()}")
+    page.goto("/ticket/ver/")
+    page.wait_for_selector(".ticket-list")
+
+
+def _ticket_resolved(page, t):
+    """A resolved ticket asks "¿Cómo fue la atención?"."""
+    t.mark_resolved()
+    page.goto(t.get_absolute_url())
+    page.wait_for_selector("#calificacion")
+
+
+def _rate_by_link(page, t):
+    t.mark_resolved()
+    t.refresh_from_db()
+    page.goto(reverse("tickets:rate_by_link", args=[ratings.token_for(t)]))
+
+
+def _rate_link_invalid(page, t):
+    page.goto(reverse("tickets:rate_by_link", args=["no-es-un-enlace"]))
+
+
 PAGES = {
     "home": _home,
     "submit": _submit,
@@ -129,9 +158,13 @@ PAGES = {
     "regional-contacts": _regional_contacts,
     "privacy-notice": _privacy_notice,
     "not-found": _not_found,
+    "lookup-remembered": _lookup_remembered,
+    "ticket-resolved": _ticket_resolved,
+    "rate-by-link": _rate_by_link,
+    "rate-link-invalid": _rate_link_invalid,
 }
 # Pages answered with an error status on purpose: Chromium logs the document's status.
-ERROR_STATUS = {"ticket-reply-errors": 400, "not-found": 404}
+ERROR_STATUS = {"ticket-reply-errors": 400, "not-found": 404, "rate-link-invalid": 404}
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -176,10 +209,18 @@ def test_page_breaks_no_content_security_policy_rule(name, page, ticket_with_rep
     assert documents and all(
         "script-src 'self'" in d.headers.get("content-security-policy", "") for d in documents
     )
-    # The stylesheet really applied (a refused one would leave the header without its colour).
+    # The stylesheet really applied (a refused one would leave the menu without its
+    # Kit Digital blue), and so did the fonts served by the portal.
     assert (
-        page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor")
-        == "rgb(15, 76, 129)"
+        page.evaluate("getComputedStyle(document.querySelector('.main-nav')).backgroundColor")
+        == "rgb(15, 105, 196)"
+    )
+    page.evaluate("document.fonts.ready")
+    assert page.evaluate(
+        "document.fonts.check('16px Roboto') && document.fonts.check('700 16px \"Roboto Slab\"')"
+    )
+    assert page.evaluate(
+        "[...document.fonts].some(f => f.family.includes('Roboto') && f.status === 'loaded')"
     )
     assert problems == []
 

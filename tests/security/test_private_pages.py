@@ -4,11 +4,12 @@ And every public page answers 405 to a method it does not serve (TRACE, PUT, DEL
 """
 
 import pytest
-from django.urls import get_resolver
+from captcha.models import CaptchaStore
+from django.urls import get_resolver, reverse
 
 from tests.conftest import make_ticket, pdf, submission_data
 from tests.security.helpers import FORGOTTEN, LOOKUP, SUBMIT
-from tickets import tracking
+from tickets import ratings, tracking
 from tickets.models import Attachment
 
 ALICIA = "alicia@desarrollosocial.gob.cl"
@@ -32,6 +33,11 @@ def _paths(t):
 
 
 # Each public URL that shows a ticket or what a requester typed, and how it is reached.
+def rating_link(t):
+    t.mark_resolved()
+    return reverse("tickets:rate_by_link", args=[ratings.token_for(t)])
+
+
 PERSONAL = {
     "the confirmation page": lambda c, t: c.get("/ticket/enviado/"),
     "the ticket page": lambda c, t: c.get(_paths(t)["ticket"]),
@@ -45,6 +51,12 @@ PERSONAL = {
     "a failed look-up": lambda c, t: c.post(LOOKUP, {"tracking_id": tracking.new_tracking_id()}),
     "the forgotten-ID page after sending": lambda c, t: c.post(FORGOTTEN, {"email": ALICIA}),
     "a successful look-up's redirect": lambda c, t: c.post(LOOKUP, {"tracking_id": t.tracking_id}),
+    "forgetting this browser's tickets": lambda c, t: c.post("/ticket/olvidar/"),
+    "a refused rating shown again": lambda c, t: c.post(f"/ticket/{t.tracking_id}/calificar/", {}),
+    "the rating page from an e-mail link": lambda c, t: c.get(rating_link(t)),
+    "the captcha read aloud": lambda c, t: c.get(
+        reverse("tickets:captcha_audio", args=[CaptchaStore.generate_key()])
+    ),
 }
 # Named routes of tickets/urls.py that show nothing personal; every other one is in PERSONAL.
 INFORMATION = {"home", "upload_limits", "regional_contacts", "privacy_notice"}
@@ -57,6 +69,10 @@ COVERED = {
     "reply",
     "resolve",
     "attachment",
+    "forget",
+    "rate",
+    "rate_by_link",
+    "captcha_audio",
 }
 
 

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from tickets import search, tracking
 from tickets.addresses import display_address
 from tickets.data_requests import record_access
-from tickets.models import MAX_POSITIVE_INT, Priority, Status, Ticket, user_label
+from tickets.models import MAX_POSITIVE_INT, Priority, Rating, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
 
 from . import conversation, reports
@@ -31,7 +31,11 @@ DJANGO_ACTION_LABEL = "Select this object for an action - {}"
 class QueueChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         # A message can be 20,000 characters; a page of 50 needs none of them.
-        return super().get_queryset(request, exclude_parameters).defer("message")
+        q = super().get_queryset(request, exclude_parameters).defer("message")
+        # The latest resolution's score, in the page's one query (a subquery per row
+        # of 50, on the rating's unique index).
+        latest = Rating.objects.filter(ticket=OuterRef("pk")).order_by("-resolved_at")
+        return q.annotate(rating_score=Subquery(latest.values("score")[:1]))
 
 
 @admin.register(Ticket)
@@ -50,6 +54,7 @@ class TicketAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "deadline",
+        "rating",
     )
     list_display_links = ("number", "tracking_id")
     list_filter = (StatusFilter, "priority", "category", "region", AssigneeFilter, OverdueFilter)
@@ -89,6 +94,7 @@ class TicketAdmin(admin.ModelAdmin):
         "awaiting_information",
         "updated_at",
         "closed_at",
+        "ratings",
     )
     fieldsets = (
         (
@@ -115,6 +121,7 @@ class TicketAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("Satisfacción del solicitante"), {"fields": ("ratings",)}),
     )
 
     class Media:
@@ -164,6 +171,31 @@ class TicketAdmin(admin.ModelAdmin):
             # A word as well as a colour, so the marker survives a screen reader and a grey screen.
             return format_html('<strong class="overdue">{} · {}</strong>', _("Vencido"), when)
         return when
+
+    @admin.display(description=_("calificación"), ordering="rating_score")
+    def rating(self, ticket):
+        score = getattr(ticket, "rating_score", None)
+        if score is None:
+            return None
+        return format_html('<span class="rating-score">{}/5</span>', score)
+
+    @admin.display(description=_("calificaciones"))
+    def ratings(self, ticket):
+        """Each resolution's rating, newest first, with the requester's comment."""
+        rows = ticket.ratings.all()
+        return format_html_join(
+            mark_safe("<br>"),  # nosec B308  # a constant tag; the values are escaped
+            "<strong>{}/5</strong> · {} · {} {}",
+            (
+                (
+                    r.score,
+                    r.get_score_display(),
+                    date_format(timezone.localtime(r.resolved_at), "SHORT_DATETIME_FORMAT"),
+                    f"— «{r.comment}»" if r.comment else "",
+                )
+                for r in rows
+            ),
+        ) or _("Sin calificación")
 
     @admin.display(description=_("adjuntos del ticket"))
     def original_files(self, ticket):

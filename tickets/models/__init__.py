@@ -1,6 +1,7 @@
 from .inbound import InboundEmail
 from .outgoing_email import OutgoingEmail
 from .personal_data import AccessLog, DataRequest, PrivacyNotice
+from .rating import Rating
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
 from .ticket import (
     MAX_POSITIVE_INT,
@@ -26,6 +27,7 @@ __all__ = [
     "OutgoingEmail",
     "Priority",
     "PrivacyNotice",
+    "Rating",
     "Region",
     "RegionalContact",
     "Reply",

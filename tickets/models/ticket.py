@@ -381,7 +381,10 @@ class Ticket(models.Model):
             return
         self.status = new
         if new in FINISHED_STATUSES:
-            self.closed_at = now
+            # Resuelto ↔ Cerrado is the same resolution (the one the requester rates):
+            # closed_at says when the ticket last finished, not when its label changed.
+            if old not in FINISHED_STATUSES or self.closed_at is None:
+                self.closed_at = now
             self.staff_due_at = None
             self.requester_due_at = None
             self.resolution_business_hours = self.business_hours_since_created(now)
@@ -609,7 +612,8 @@ class Ticket(models.Model):
 
         Name, e-mail, IP, subject and message of the ticket; the text, IP and (for
         the requester's) author name of every reply; the attachments, files and
-        rows; the ticket's outgoing e-mails. Kept: number, tracking ID, category,
+        rows; the ticket's outgoing e-mails; its ratings' comments (scores are kept).
+        Kept: number, tracking ID, category,
         region, project number, status, priority, assignee, dates and history.
 
         Returns how many files were deleted, or None when the ticket was already
@@ -639,6 +643,7 @@ class Ticket(models.Model):
             self.emails.all().delete()
             # Inbound mail keeps the whole message (raw), so it goes with the ticket's data.
             self.inbound_emails.all().delete()
+            self.ratings.update(comment="")
             # The access log keeps who opened the ticket, but not the requester's address.
             # Through the reverse relation: AccessLog's module imports this one.
             accesses = self.accesses

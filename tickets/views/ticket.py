@@ -25,7 +25,14 @@ from tickets import emails, tracking, uploads
 from tickets.clientip import client_ip
 from tickets.data_requests import record_access
 from tickets.downloads import attachment_response
-from tickets.forms import ID_SHAPE, ForgottenIdForm, LookupForm, ReplyForm, SubmitTicketForm
+from tickets.forms import (
+    ID_SHAPE,
+    ForgottenIdForm,
+    LookupForm,
+    RatingForm,
+    ReplyForm,
+    SubmitTicketForm,
+)
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
 from tickets.sessions import keep_response_if_session_fails
@@ -182,7 +189,35 @@ def lookup(request: HttpRequest) -> HttpResponse:
             form.add_error(None, NOT_FOUND)
     else:
         form = LookupForm(initial={"tracking_id": request.GET.get("id", "")[:40]})
-    return render(request, "tickets/lookup.html", {"form": form})
+    return render(
+        request, "tickets/lookup.html", {"form": form, "remembered": remembered_tickets(request)}
+    )
+
+
+def remembered_tickets(request) -> list[Ticket]:
+    """The tickets this browser sent or opened, most recently updated first: one query."""
+    ids = request.session.get(SESSION_KEY, [])
+    if not ids:
+        return []
+    q = Ticket.objects.filter(tracking_id__in=ids).only(
+        "tracking_id", "number", "subject", "status", "updated_at"
+    )
+    return list(q.order_by("-updated_at"))
+
+
+@private_page
+@require_POST
+def forget(request: HttpRequest) -> HttpResponse:
+    """On a shared computer: this browser stops remembering the requester's tickets."""
+    request.session.pop(SESSION_KEY, None)
+    request.session.pop("submitted", None)
+    messages.success(
+        request,
+        _(
+            "Listo: este computador ya no recuerda sus tickets. Para volver a verlos necesitará el ID de seguimiento."
+        ),
+    )
+    return redirect("tickets:lookup")
 
 
 @private_once_filled
@@ -267,16 +302,20 @@ def conversation_html(ticket: Ticket) -> str:
 
 
 def render_ticket(
-    request: HttpRequest, ticket: Ticket, reply_form: ReplyForm | None = None
+    request: HttpRequest,
+    ticket: Ticket,
+    reply_form: ReplyForm | None = None,
+    rating_form: RatingForm | None = None,
 ) -> HttpResponse:
-    """The ticket page, also shown again (400) with a reply form's errors."""
+    """The ticket page, also shown again (400) with a reply or rating form's errors."""
     ctx = {
         "ticket": ticket,
         "conversation_html": conversation_html(ticket),
         "reply_form": reply_form or ReplyForm(),
         "can_resolve": ticket.status != Status.RESOLVED,
+        "rating_form": rating_form,
     }
-    status = 400 if reply_form is not None else 200
+    status = 400 if reply_form is not None or rating_form is not None else 200
     return render(request, "tickets/ticket.html", ctx, status=status)
 
 
