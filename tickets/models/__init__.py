@@ -1,6 +1,7 @@
 from .outgoing_email import OutgoingEmail
 from .personal_data import AccessLog, DataRequest, PrivacyNotice
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
+from .staff import RateLimitCounter, SecondFactorReset
 from .ticket import (
     MAX_POSITIVE_INT,
     Attachment,
@@ -23,10 +24,12 @@ __all__ = [
     "NonWorkingDay",
     "OutgoingEmail",
     "Priority",
+    "RateLimitCounter",
     "PrivacyNotice",
     "Region",
     "RegionalContact",
     "Reply",
+    "SecondFactorReset",
     "Sequence",
     "Status",
     "Ticket",
