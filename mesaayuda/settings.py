@@ -131,9 +131,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session has passed the second factor.
     "django_otp.middleware.OTPMiddleware",
-    # Staff sessions end when idle, after a working day, and after a device reset.
-    "tickets.staff_sessions.staff_sessions",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end when idle, after a working day, and after a device reset
+    # (after the messages, so the log-in page can say why).
+    "tickets.staff_sessions.staff_sessions",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tickets.middleware.security_headers",
     # Last, as django-axes asks: turns a locked-out log-in into its lock-out page.
