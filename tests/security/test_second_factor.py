@@ -13,6 +13,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import enrol, pass_second_factor
+from tests.test_production import inline_code
 from tickets import staff_auth
 from tickets.models import SecondFactorReset
 
@@ -170,7 +171,9 @@ def test_a_recovery_code_works_once(client, agent):
 
 
 # --- enrolment -----------------------------------------------------------------------------------
-def test_with_the_requirement_on_an_agent_without_a_device_must_enrol_first(client, agent, required):
+def test_with_the_requirement_on_an_agent_without_a_device_must_enrol_first(
+    client, agent, required
+):
     r = log_in(client)
     assert r["Location"].startswith(ENROL)
     assert not opens_admin(client)
@@ -328,3 +331,18 @@ def test_supervisors_list_failed_sign_ins_and_lock_outs_and_agents_do_not(
         assert r.status_code == 200 and "203.0.113.9" in r.content.decode()
     pass_second_factor(client, agent)
     assert client.get(reverse("admin:axes_accessfailurelog_changelist")).status_code == 403
+
+
+def test_the_second_factor_pages_satisfy_the_content_security_policy(client, agent, required):
+    log_in(client)
+    pages = [client.get(ENROL)]
+    device = TOTPDevice.objects.get(user=agent)
+    pages.append(client.post(ENROL, {"code": code_for(device)}))
+    pages += [client.get(ENROL), client.get(reverse("admin:my_logins"))]
+    client.logout()
+    log_in(client)
+    pages.append(client.get(VERIFY))
+    for r in pages:
+        assert r.status_code == 200
+        assert inline_code(r.content.decode()) == []
+        assert r.content.decode().count("<h1") == 1
