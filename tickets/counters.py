@@ -17,33 +17,31 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
-# tickets.models.RateLimitCounter; named here rather than imported, because the
+# On tickets.models.RateLimitCounter's table, named here rather than imported: the
 # models import the e-mails, which import the rate limits, which import this.
-TABLE = "tickets_ratelimitcounter"
+INCREMENT = (
+    "INSERT INTO tickets_ratelimitcounter (key, count, expires_at) VALUES (%s, 1, %s) "
+    "ON CONFLICT (key) DO UPDATE SET count = tickets_ratelimitcounter.count + 1 RETURNING count"
+)
+DELETE_EXPIRED = "DELETE FROM tickets_ratelimitcounter WHERE expires_at < %s"
+CURRENT = "SELECT count FROM tickets_ratelimitcounter WHERE key = %s"
 
 
 def increment(key: str, *, expires_at: datetime) -> int:
     """Add one to ``key``'s count (creating it at 1) and return the new count."""
-    table = connection.ops.quote_name(TABLE)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, count, expires_at) VALUES (%s, 1, %s) "  # nosec B608  # table name is a constant
-            f"ON CONFLICT (key) DO UPDATE SET count = {table}.count + 1 RETURNING count",
-            [key, connection.ops.adapt_datetimefield_value(expires_at)],
-        )
+        cursor.execute(INCREMENT, [key, connection.ops.adapt_datetimefield_value(expires_at)])
         count = cursor.fetchone()[0]
         if count == 1:
             cursor.execute(
-                f"DELETE FROM {table} WHERE expires_at < %s",  # nosec B608
-                [connection.ops.adapt_datetimefield_value(timezone.now())],
+                DELETE_EXPIRED, [connection.ops.adapt_datetimefield_value(timezone.now())]
             )
     return count
 
 
 def current(key: str) -> int:
     """``key``'s count, 0 if it has none."""
-    table = connection.ops.quote_name(TABLE)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count FROM {table} WHERE key = %s", [key])  # nosec B608
+        cursor.execute(CURRENT, [key])
         row = cursor.fetchone()
     return row[0] if row else 0
