@@ -88,6 +88,7 @@ def on_starting(server):
     from django.conf import settings
     from django.core.checks import ERROR, run_checks
 
+    # Before mesaayuda.wsgi is imported (which would set it), so named here too.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesaayuda.settings")
     django.setup()
     if settings.DEBUG:

@@ -99,7 +99,8 @@ for origin in CSRF_TRUSTED_ORIGINS:
 TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on a site that asks staff for their second factor (tickets/admin_site.py).
+    "tickets.admin_app.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -110,6 +111,10 @@ INSTALLED_APPS = [
     "captcha",
     # Admin log-in lock-out after repeated failures (see "Auth and sessions").
     "axes",
+    # The second factor for staff: authenticator apps (TOTP) and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tickets",
 ]
 
@@ -125,7 +130,12 @@ MIDDLEWARE = [
     "tickets.multipart.long_file_names",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session has passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end when idle, after a working day, and after a device reset
+    # (after the messages, so the log-in page can say why).
+    "tickets.staff_sessions.staff_sessions",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tickets.middleware.security_headers",
     # Last, as django-axes asks: turns a locked-out log-in into its lock-out page.
@@ -187,10 +197,15 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The rate limits live in this cache: the default is per process, so several
-# app servers (or gunicorn workers that must agree) need CACHE_URL=redis://…
+# The shared cache (the look-up alert's once-per-window flag, django-axes…). In development
+# one process keeps it in its own memory; in production (DEBUG=0) without CACHE_URL, the
+# database holds it, so every gunicorn worker sees one cache (the table is created by
+# migration 0010); several app servers may share it too, or use CACHE_URL=redis://….
+# The rate-limit counters themselves are rows of their own (tickets/counters.py).
 CACHES = {
-    "default": env.cache_url("CACHE_URL", default="locmemcache://mesaayuda"),
+    "default": env.cache_url(
+        "CACHE_URL", default="locmemcache://mesaayuda" if DEBUG else "dbcache://mesaayuda_cache"
+    ),
     # Rendered HTML that any process can rebuild from the database (the public
     # conversation): kept in each process's memory, whatever CACHE_URL says, because a
     # hit must cost less than rendering. Keys name the state they were rendered from,
@@ -208,6 +223,14 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     raise ImproperlyConfigured(
         "CACHE_URL is a Redis URL but the redis package is missing: pip install '.[redis]'."
     )
+# Django's database cache reads then writes on incr(), so two workers could both
+# count 5 and one hit would be lost: with it, the rate-limit counters use their own
+# table, advanced by one atomic upsert (tickets/counters.py).
+RATELIMIT_STORE = (
+    "database"
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    else "cache"
+)
 
 # --- Auth and sessions --------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -240,11 +263,31 @@ AXES_FAILURE_LIMIT = env_count("AXES_FAILURE_LIMIT", default=5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_count("AXES_COOLOFF_MINUTES", default=15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "tickets.clientip.client_ip"
-AXES_RESET_ON_SUCCESS = True
+# A right password alone no longer wipes the count when a second factor is still due
+# (else a thief with the password could guess codes for ever, logging in again every
+# few tries): tickets.staff_auth's handler resets it once the whole sign-in succeeds.
+AXES_RESET_ON_SUCCESS = False
+AXES_HANDLER = "tickets.staff_auth.StaffAxesHandler"
+# Every failed sign-in (password or code) is kept, for the staff's own login records
+# and the supervisors' list; axes_reset_logs (cron) trims them.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 # Its start-up banner would be one more line in every cron command's output (and mail).
 AXES_VERBOSE = False
 ADMIN_URL = env.str("ADMIN_URL", default="admin/").strip("/") + "/"
+
+# --- Staff accounts -----------------------------------------------------------------
+# Every staff user must sign in with a second factor (an authenticator app, or one of
+# their recovery codes). On by default in production; off in development so that
+# `make run`'s demo accounts work with their passwords alone. A user who has enrolled
+# is always asked for the code, whatever this says.
+STAFF_REQUIRE_2FA = env_flag("STAFF_REQUIRE_2FA", default=not DEBUG)
+# A staff session ends after this many minutes without a request, and in any case
+# this many hours after signing in (a working day).
+STAFF_SESSION_IDLE_MINUTES = env_count("STAFF_SESSION_IDLE_MINUTES", default=30, minimum=1)
+STAFF_SESSION_MAX_HOURS = env_count("STAFF_SESSION_MAX_HOURS", default=10, minimum=1)
+# The name authenticator apps show next to the username.
+OTP_TOTP_ISSUER = SITE_NAME
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "es"

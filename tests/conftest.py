@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.imap import imap_server  # noqa: F401 (fixture for every test)
 from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures for every test)
@@ -44,6 +46,28 @@ def pytest_configure():
 def agent_client(client, agent):
     """The test client, logged in as the agent (the same client as ``client``)."""
     client.force_login(agent)
+    return client
+
+
+def enrol(user):
+    """A confirmed authenticator app for ``user``, as enrolment leaves it."""
+    return TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+
+
+def pass_second_factor(client, user):
+    """Log ``client`` in as ``user`` with a verified second factor (STAFF_REQUIRE_2FA on)."""
+    device = enrol(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture
+def verified_agent_client(client, agent):
+    """The test client, logged in as the agent past the second factor."""
+    pass_second_factor(client, agent)
     return client
 
 

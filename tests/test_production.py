@@ -6,6 +6,7 @@ The slow group (a real collectstatic, migrate and gunicorn) is marked
 ``production`` and left out of the default run: ``pytest -m production``.
 """
 
+import contextlib
 import fnmatch
 import http.client
 import json
@@ -16,8 +17,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
@@ -332,8 +335,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def gunicorn(image, migrated_db, tmp_path_factory):
+@contextlib.contextmanager
+def serve(image, migrated_db, tmp_path_factory, args=(), **overrides):
     """The image's CMD through its entry point, with production settings from .env.example."""
     port = free_port()
     env = run_env(
@@ -344,8 +347,7 @@ def gunicorn(image, migrated_db, tmp_path_factory):
             STATIC_ROOT=str(image / "staticfiles"),
             MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
             PORT=str(port),
-            GUNICORN_WORKERS="1",
-            GUNICORN_THREADS="2",
+            **overrides,
         )
     )
     log = tmp_path_factory.mktemp("log") / "gunicorn.log"
@@ -357,6 +359,7 @@ def gunicorn(image, migrated_db, tmp_path_factory):
                 "gunicorn",
                 "--config",
                 "gunicorn.conf.py",
+                *args,
                 "mesaayuda.wsgi",
             ],
             cwd=image,
@@ -378,6 +381,14 @@ def gunicorn(image, migrated_db, tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(image, migrated_db, tmp_path_factory):
+    with serve(
+        image, migrated_db, tmp_path_factory, GUNICORN_WORKERS="1", GUNICORN_THREADS="2"
+    ) as server:
+        yield server
 
 
 def fetch(port, path, headers=None):
@@ -460,3 +471,104 @@ def test_gunicorn_and_django_log_a_missing_ticket_by_its_short_id_only(gunicorn)
     log = gunicorn["log"].read_text(encoding="utf-8")
     assert "WARNING django.request Not Found: /ticket/AEU-…/" in log
     assert "YBD" not in log
+
+
+# --- rate limits shared by several workers ----------------------------------------------
+LIMIT = 5
+
+
+@pytest.fixture(scope="module")
+def four_workers(image, migrated_db, tmp_path_factory):
+    """Four gunicorn workers, no CACHE_URL, limits of 5: the access log names each
+    request's worker, to show the requests were spread."""
+    with serve(
+        image,
+        migrated_db,
+        tmp_path_factory,
+        args=["--access-logformat", 'pid=%(p)s "%(r)s" %(s)s'],
+        GUNICORN_WORKERS="4",
+        GUNICORN_THREADS="1",
+        RATELIMIT_SUBMIT=f"{LIMIT}/h",
+        RATELIMIT_LOOKUP=f"{LIMIT}/h",
+        CAPTCHA_TEST_MODE="1",
+        EMAIL_SEND_ON_COMMIT="0",
+    ) as server:
+        yield server
+
+
+def request(port, method, path, *, ip, body=None, cookie=""):
+    """One request on a new connection, as from client ``ip`` behind the proxy over HTTPS."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {
+        "Host": "127.0.0.1",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": ip,
+        "Origin": "https://127.0.0.1",
+        "Cookie": cookie,
+    }
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    r = conn.getresponse()
+    content = r.read()
+    conn.close()
+    return r, content
+
+
+def workers_that_served(log, path):
+    lines = log.read_text(encoding="utf-8").splitlines()
+    # gunicorn writes the pid as <1234>.
+    pattern = re.compile(rf'pid=<(\d+)> "\w+ {re.escape(path)}')
+    return {m[1] for line in lines if (m := pattern.search(line))}
+
+
+@pytest.mark.production
+def test_with_four_workers_the_sixth_submission_is_refused_and_stays_refused(
+    four_workers, migrated_db
+):
+    port = four_workers["port"]
+    with sqlite3.connect(migrated_db) as conn:
+        category = conn.execute("SELECT id FROM tickets_category ORDER BY id").fetchone()[0]
+        region = conn.execute("SELECT id FROM tickets_region WHERE code = 'AP'").fetchone()[0]
+    r, body = request(port, "GET", "/ticket/nuevo/", ip="203.0.113.10")
+    assert r.status == 200
+    csrf_cookie = re.search(r"csrftoken=([^;]+)", r.getheader("Set-Cookie"))[1]
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)[1].decode()
+    statuses = []
+    for i in range(LIMIT + 3):
+        form = {
+            "csrfmiddlewaretoken": token,
+            "submission_token": str(uuid.uuid4()),
+            "name": "Alicia Rojas",
+            "email": f"alicia{i}@desarrollosocial.gob.cl",
+            "category": category,
+            "region": region,
+            "project_number": "29928",
+            "message": "No puedo ingresar la rendición.",
+            "captcha_0": "abc",
+            "captcha_1": "PASSED",
+        }
+        r, _ = request(
+            port,
+            "POST",
+            "/ticket/nuevo/",
+            ip="203.0.113.10",
+            body=urlencode(form),
+            cookie=f"csrftoken={csrf_cookie}",
+        )
+        statuses.append(r.status)
+    assert statuses == [302] * LIMIT + [429] * 3
+    served_by = workers_that_served(four_workers["log"], "/ticket/nuevo/")
+    assert len(served_by) > 1, four_workers["log"].read_text(encoding="utf-8")[-3000:]
+
+
+@pytest.mark.production
+def test_with_four_workers_the_sixth_failed_look_up_is_refused_and_stays_refused(four_workers):
+    port = four_workers["port"]
+    statuses = [
+        request(port, "GET", f"/ticket/{tracking_id}/", ip="203.0.113.20")[0].status
+        for tracking_id in [f"AEU-YBD-GH{a}{b}" for a in "JLMN" for b in "PQ"]
+    ]
+    assert statuses == [404] * LIMIT + [429] * 3
+    # Another client still has its own budget.
+    assert request(port, "GET", "/ticket/AEU-YBD-ZZZZ/", ip="203.0.113.21")[0].status == 404

@@ -300,13 +300,14 @@ def test_valid_dates_give_no_error(supervisor_client, tickets, frozen):
 def test_the_page_costs_the_same_queries_with_more_tickets(
     supervisor_client, tickets, frozen, agent, django_assert_max_num_queries
 ):
-    # 27 on PostgreSQL, 29 on SQLite (each percentile there is its own ranked query).
-    with django_assert_max_num_queries(30) as few:
+    # 27 on PostgreSQL, 29 on SQLite (each percentile there is its own ranked query), plus
+    # the staff session's own checks (second factor, sign-in time) on every admin page.
+    with django_assert_max_num_queries(32) as few:
         supervisor_client.get(REPORT)
     for hour in (9, 10, 11, 12):
         t = created(at(8, 25, hour), region=Region.objects.get(code="AP"))
         answer(t, agent, at(8, 25, hour + 1))
-    with django_assert_max_num_queries(30) as more:
+    with django_assert_max_num_queries(32) as more:
         supervisor_client.get(REPORT)
     assert len(more.captured_queries) == len(few.captured_queries)
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -8,10 +9,12 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Mesa de Ayuda")
 
     def ready(self):
-        # Here, not at the top: both import models, which exist only once every app is
-        # loaded. Importing checks registers them.
+        # Here, not at the top: these modules read the models, which are ready only now.
+        # Importing checks registers them.
         from tickets import captcha, checks  # noqa: F401
+        from tickets.staff_sessions import signed_in  # the same reason
 
         # After migrate, as Django's own apps create permissions: a deploy leaves a
         # full captcha pool behind (see tickets/captcha.py).
         post_migrate.connect(captcha.refill_after_migrate, sender=self)
+        user_logged_in.connect(signed_in, dispatch_uid="tickets.staff_sessions.signed_in")

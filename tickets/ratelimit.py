@@ -1,10 +1,12 @@
 """Rate limits on the shared cache: fixed-window counters.
 
-A window is ``period`` seconds long and numbered from the epoch; its counter is
+A window is ``period`` seconds long and numbered from the epoch. Its counter is
 created with ``cache.add`` and advanced with ``cache.incr``, both atomic in Redis
-(production: ``CACHE_URL=redis://…``, shared by every app server) and in the
-local-memory cache (development: one counter per process). The race we accept:
-at a window's edge a client may get up to twice its limit in ``period`` seconds.
+(``CACHE_URL=redis://…``, shared by every app server) and in the local-memory cache
+(development: one counter per process); or, when the cache is the database (DEBUG=0
+without CACHE_URL), it is a row advanced by one atomic upsert (``tickets.counters``),
+shared by every worker and server on that database. The race we accept: at a
+window's edge a client may get up to twice its limit in ``period`` seconds.
 
 Limits are settings (``RATELIMIT_<SCOPE> = "5/h"``, see settings.py), read at call
 time so tests can change them, and parsed once per distinct value.
@@ -32,11 +34,13 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from tickets import counters
 from tickets.addresses import mask_address, normalize_email
 
 log = logging.getLogger(__name__)
@@ -98,7 +102,13 @@ def _window(scope: str, ident: str, *, count: bool) -> Window:
     index = int(now // rate.period)
     key = _key(scope, ident or "-", rate, index)
     reset_at = (index + 1) * rate.period
-    if count:
+    if settings.RATELIMIT_STORE == "database":
+        if count:
+            expires_at = datetime.fromtimestamp(reset_at + 60, tz=UTC)
+            value = counters.increment(key, expires_at=expires_at)
+        else:
+            value = counters.current(key)
+    elif count:
         # The key outlives its window a little so a slow request still finds it.
         cache.add(key, 0, timeout=rate.period + 60)
         try:

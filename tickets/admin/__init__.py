@@ -1,3 +1,11 @@
 """The agent workspace. One module per noun; importing them registers them."""
 
-from . import inbound, outgoing_email, personal_data, reference, tickets, users  # noqa: F401
+from . import (  # noqa: F401
+    inbound,
+    outgoing_email,
+    personal_data,
+    reference,
+    staff_records,
+    tickets,
+    users,
+)

@@ -3,6 +3,7 @@ from .outgoing_email import OutgoingEmail
 from .personal_data import AccessLog, DataRequest, PrivacyNotice
 from .rating import Rating
 from .reference import CannedResponse, Category, NonWorkingDay, Region, RegionalContact
+from .staff import RateLimitCounter, SecondFactorReset
 from .ticket import (
     MAX_POSITIVE_INT,
     Attachment,
@@ -26,11 +27,13 @@ __all__ = [
     "NonWorkingDay",
     "OutgoingEmail",
     "Priority",
+    "RateLimitCounter",
     "PrivacyNotice",
     "Rating",
     "Region",
     "RegionalContact",
     "Reply",
+    "SecondFactorReset",
     "Sequence",
     "Status",
     "Ticket",
