@@ -93,6 +93,24 @@ def ticket_resolved(ticket):
     _queue("ticket_resolved", [ticket.email], ticket=ticket, language=ticket.language)
 
 
+def ticket_closed(ticket):
+    """Closed by staff without a resolution ("Cerrado"): told like a resolved one."""
+    _queue("ticket_closed", [ticket.email], ticket=ticket, language=ticket.language)
+
+
+def ticket_merged(duplicate, main):
+    """Both requesters hear that the duplicate now lives in the main ticket (once if the same person)."""
+    for t in {duplicate.email: duplicate, main.email: main}.values():
+        _queue(
+            "ticket_merged",
+            [t.email],
+            ticket=t,
+            language=t.language,
+            duplicate=duplicate,
+            main=main,
+        )
+
+
 def ticket_closed_automatically(ticket):
     _queue("ticket_closed_automatically", [ticket.email], ticket=ticket, language=ticket.language)
 
