@@ -21,6 +21,7 @@ def submit_ticket(
     ip_address=None,
     language="es",
     submission_token=None,
+    channel="web",
 ) -> Ticket:
     """Open the ticket; a repeated submission_token returns the ticket it already created."""
     if submission_token:
@@ -40,6 +41,7 @@ def submit_ticket(
                 ip_address=ip_address,
                 language=language,
                 submission_token=submission_token,
+                channel=channel,
             )
         except IntegrityError:
             # Either the same token won a race (return its ticket) or, once in
