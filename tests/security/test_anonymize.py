@@ -257,6 +257,7 @@ def test_no_column_was_missed(db):
             "language",
             "status",
             "last_replier",
+            "channel",  # web / teléfono / correo / presencial: not about the person
         },
         Reply: {"kind", "author_name", "message", "ip_address"},
     }
