@@ -24,6 +24,11 @@
     input.focus({ preventScroll: true });
   });
 
+  // "Imprimir" on the ticket page: the browser's print dialog (portal.css has the print styles).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); }
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", focusErrorSummary);
   } else {

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from tickets.data_requests import record_access
 from tickets.downloads import attachment_response
-from tickets.models import Attachment, CannedResponse, Status, Ticket
+from tickets.models import Attachment, CannedResponse, Status, Ticket, user_label
 
 from . import versions
 from .forms import EDITABLE_FIELDS, ReplyKind
@@ -141,5 +141,6 @@ def print_view(model_admin, request, object_id):
         "replies": replies,
         "events": list(ticket.events.select_related("actor")),
         "back_url": change_url(ticket.pk),
+        "assignee": user_label(ticket.assignee),
     }
     return render(request, "admin/tickets/ticket/print.html", ctx)
