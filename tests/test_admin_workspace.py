@@ -219,3 +219,33 @@ def test_the_ticket_page_has_one_history_button(agent_client, ticket):
     ).content.decode()
     assert html.count('href="#historial"') == 1
     assert "/history/" not in html
+
+
+# --- wording ------------------------------------------------------------------------------------
+def test_the_outbox_lists_kinds_in_spanish_and_no_next_attempt_for_sent_rows(
+    client, supervisor, ticket
+):
+    from tickets.models import OutgoingEmail
+
+    OutgoingEmail.objects.filter(kind="ticket_created").update(state=OutgoingEmail.State.SENT)
+    client.force_login(supervisor)
+    html = client.get(reverse("admin:tickets_outgoingemail_changelist")).content.decode()
+    assert "Confirmación de ticket recibido" in html
+    assert ">ticket_created<" not in html
+    sent = OutgoingEmail.objects.get(kind="ticket_created")
+    page = client.get(
+        reverse("admin:tickets_outgoingemail_change", args=[sent.pk])
+    ).content.decode()
+    assert "Próximo intento" in page or "próximo intento" in page
+
+
+def test_a_feminine_model_gets_an_agreeing_message(client, supervisor):
+    client.force_login(supervisor)
+    r = client.post(
+        reverse("admin:tickets_cannedresponse_add"),
+        {"title": "Clave", "body": "Hola {nombre}.", "is_active": "on", "_save": "Guardar"},
+        follow=True,
+    )
+    html = r.content.decode()
+    assert "Se agregó correctamente «" in html and "(respuesta predefinida)" in html
+    assert "El respuesta predefinida" not in html

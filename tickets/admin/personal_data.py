@@ -26,13 +26,14 @@ from tickets.models import MAX_POSITIVE_INT, AccessLog, DataRequest, PrivacyNoti
 from tickets.models.personal_data import address_fingerprint
 
 from .paginator import EstimatedCountPaginator
+from .wording import SpanishMessagesMixin
 
 Action = DataRequest.Action
 
 
 # --- the privacy notice ----------------------------------------------------------------------
 @admin.register(PrivacyNotice)
-class PrivacyNoticeAdmin(admin.ModelAdmin):
+class PrivacyNoticeAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     """One current notice: edited in place, never deleted, added only if none exists."""
 
     fields = ("title", "body", "updated_at", "updated_by")
@@ -118,7 +119,7 @@ class DataRequestForm(forms.Form):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(admin.ModelAdmin):
+class DataRequestAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     """The log of requests; "add" is the page where a supervisor carries one out."""
 
     list_display = ("created_at", "action", "address", "ticket_count", "by_name", "reference")
@@ -226,7 +227,7 @@ class DataRequestAdmin(admin.ModelAdmin):
 
 # --- the access log -------------------------------------------------------------------------------
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     """Who opened which ticket: listed and filtered by supervisors, never written by hand."""
 
     list_display = ("created_at", "ticket_link", "kind", "user_name", "ip_address")

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
+from .wording import SpanishMessagesMixin
+
 User = get_user_model()
 # Created by migration 0003_groups.
 ROLE_GROUPS = ("Agentes", "Supervisores")
@@ -19,7 +21,7 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class StaffAdmin(UserAdmin):
+class StaffAdmin(SpanishMessagesMixin, UserAdmin):
     list_display = ("username", "first_name", "last_name", "email", "is_staff", "is_active")
     list_filter = ("is_staff", "is_active", "groups")
 
