@@ -8,12 +8,14 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms.models import model_to_dict
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.imap import imap_server  # noqa: F401 (fixture for every test)
 from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures for every test)
-from tickets.models import Category, Region
+from tickets.admin import versions
+from tickets.models import Category, Region, Ticket
 from tickets.submission import submit_ticket
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -176,6 +178,23 @@ def supervisor(db):
     if group:
         user.groups.add(group)
     return user
+
+
+def ticket_form_data(ticket, **overrides):
+    """A send of the admin ticket page as loaded now: its hidden version, no reply, fields unchanged."""
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    data = {
+        "version": str(versions.of_ticket(fresh, model_to_dict(fresh, fields=versions.EDITED))),
+        "reply_kind": "public",
+        "reply_message": "",
+        "status": fresh.status,
+        "priority": fresh.priority,
+        "category": fresh.category_id,
+        "assignee": fresh.assignee_id or "",
+        "_save": "Enviar",
+    }
+    data.update(overrides)
+    return data
 
 
 def submission_data(**overrides):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from tests.conftest import make_ticket, pdf
+from tests.conftest import make_ticket, pdf, ticket_form_data
 from tickets.models import AccessLog, Attachment
 
 Kind = AccessLog.Kind
@@ -55,10 +55,7 @@ def test_the_queue_saving_and_a_missing_ticket_are_not_views_of_a_ticket(client,
         == 302
     )
     assert (
-        client.post(
-            admin_page(ticket),
-            {"status": "in_progress", "priority": 1, "category": ticket.category_id},
-        ).status_code
+        client.post(admin_page(ticket), ticket_form_data(ticket, status="in_progress")).status_code
         == 302
     )
     assert rows() == []

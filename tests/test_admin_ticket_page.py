@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.conftest import pdf
+from tests.conftest import pdf, ticket_form_data
 from tickets.models import (
     Attachment,
     CannedResponse,
@@ -21,24 +21,11 @@ def page_url(ticket):
     return reverse("admin:tickets_ticket_change", args=[ticket.pk])
 
 
-def reply_url(ticket):
-    return reverse("admin:tickets_ticket_reply", args=[ticket.pk])
-
-
 def download_url(ticket, attachment):
     return reverse("admin:tickets_ticket_attachment", args=[ticket.pk, attachment.pk])
 
 
-def form_data(ticket, **overrides):
-    data = {
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "category": ticket.category_id,
-        "assignee": ticket.assignee_id or "",
-        "_save": "Guardar",
-    }
-    data.update(overrides)
-    return data
+form_data = ticket_form_data
 
 
 # --- what the requester wrote ------------------------------------------------------------
@@ -152,7 +139,8 @@ def test_only_staff_can_be_assigned(agent_client, ticket):
 # --- the reply box ---------------------------------------------------------------------------
 def test_a_public_reply_sets_respondido_and_shows_on_the_public_page(agent_client, client, ticket):
     r = agent_client.post(
-        reply_url(ticket), {"reply-kind": "public", "reply-message": "Ya restablecimos su clave."}
+        page_url(ticket),
+        form_data(ticket, reply_kind="public", reply_message="Ya restablecimos su clave."),
     )
     assert r.status_code == 302
     assert r["Location"] == page_url(ticket) + "#conversacion"
@@ -167,22 +155,37 @@ def test_a_public_reply_sets_respondido_and_shows_on_the_public_page(agent_clien
     assert "Ya restablecimos su clave." in public
 
 
-def test_an_empty_reply_changes_nothing_and_keeps_the_kind_chosen(agent_client, ticket):
+def test_a_send_without_text_or_changes_changes_nothing_and_says_so(agent_client, ticket):
     r = agent_client.post(
-        reply_url(ticket), {"reply-kind": "information", "reply-message": "  "}, follow=True
+        page_url(ticket),
+        form_data(ticket, reply_kind="information", reply_message="  "),
+        follow=True,
     )
     assert r.status_code == 200
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
     assert not Reply.objects.filter(ticket=ticket).exists()
-    assert "Este campo es obligatorio" in r.content.decode()
-    assert 'value="information" id="id_reply-kind_1" required checked' in r.content.decode()
+    assert "No había nada que enviar" in r.content.decode()
+
+
+def test_files_without_a_message_are_refused_and_the_kind_chosen_is_kept(agent_client, ticket):
+    r = agent_client.post(
+        page_url(ticket),
+        form_data(ticket, reply_kind="information", reply_message="", reply_files=[pdf()]),
+    )
+    assert r.status_code == 200
+    assert not Reply.objects.filter(ticket=ticket).exists()
+    html = r.content.decode()
+    assert "Escriba un mensaje para enviar los adjuntos." in html
+    assert 'value="information" id="id_reply_kind_1" required checked' in html
 
 
 def test_a_request_for_information_is_recorded_for_the_auto_close_and_mailed(agent_client, ticket):
     agent_client.post(
-        reply_url(ticket),
-        {"reply-kind": "information", "reply-message": "Envíe el certificado de vigencia."},
+        page_url(ticket),
+        form_data(
+            ticket, reply_kind="information", reply_message="Envíe el certificado de vigencia."
+        ),
     )
     ticket.refresh_from_db()
     assert ticket.status == Status.ANSWERED
@@ -199,12 +202,13 @@ def test_a_request_for_information_is_recorded_for_the_auto_close_and_mailed(age
 def test_an_internal_note_is_never_shown_to_the_requester_nor_mailed(agent_client, client, ticket):
     mails_before = OutgoingEmail.objects.count()
     agent_client.post(
-        reply_url(ticket),
-        {
-            "reply-kind": "internal",
-            "reply-message": "Nota: revisar con TI",
-            "reply-attachments": [pdf("nota.pdf")],
-        },
+        page_url(ticket),
+        form_data(
+            ticket,
+            reply_kind="internal",
+            reply_message="Nota: revisar con TI",
+            reply_files=[pdf("nota.pdf")],
+        ),
     )
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW
@@ -225,7 +229,8 @@ def test_an_internal_note_is_never_shown_to_the_requester_nor_mailed(agent_clien
 
 def test_an_internal_note_is_shown_to_staff_marked_as_such(agent_client, ticket):
     agent_client.post(
-        reply_url(ticket), {"reply-kind": "internal", "reply-message": "Nota: revisar con TI"}
+        page_url(ticket),
+        form_data(ticket, reply_kind="internal", reply_message="Nota: revisar con TI"),
     )
     html = agent_client.get(page_url(ticket)).content.decode()
     assert "Nota: revisar con TI" in html
@@ -234,12 +239,13 @@ def test_an_internal_note_is_shown_to_staff_marked_as_such(agent_client, ticket)
 
 def test_a_public_reply_carries_its_attachments_to_both_pages(agent_client, client, ticket):
     agent_client.post(
-        reply_url(ticket),
-        {
-            "reply-kind": "public",
-            "reply-message": "Adjunto instructivo",
-            "reply-attachments": [pdf("instructivo.pdf")],
-        },
+        page_url(ticket),
+        form_data(
+            ticket,
+            reply_kind="public",
+            reply_message="Adjunto instructivo",
+            reply_files=[pdf("instructivo.pdf")],
+        ),
     )
     attachment = Attachment.objects.get(original_name="instructivo.pdf")
     assert attachment.reply.ticket == ticket
@@ -250,46 +256,46 @@ def test_a_public_reply_carries_its_attachments_to_both_pages(agent_client, clie
     )
 
 
-def test_a_reply_with_a_disguised_file_is_refused_and_keeps_the_text(agent_client, ticket):
+def test_a_reply_with_a_disguised_file_is_refused_and_keeps_the_text_and_the_changes(
+    agent_client, agent, ticket
+):
     exe = SimpleUploadedFile(
         "informe.pdf", b"MZ\x90\x00" + b"\x00" * 200, content_type="application/pdf"
     )
     r = agent_client.post(
-        reply_url(ticket),
-        {"reply-kind": "public", "reply-message": "Vea el adjunto", "reply-attachments": [exe]},
-        follow=True,
+        page_url(ticket),
+        form_data(
+            ticket,
+            reply_message="Vea el adjunto",
+            reply_files=[exe],
+            priority=Priority.HIGH,
+            assignee=agent.pk,
+        ),
     )
     ticket.refresh_from_db()
-    assert ticket.status == Status.NEW
+    assert (ticket.status, ticket.priority, ticket.assignee) == (Status.NEW, Priority.LOW, None)
     assert not Reply.objects.filter(ticket=ticket).exists()
     html = r.content.decode()
     assert "no corresponde a su extensión" in html
     assert "Vea el adjunto</textarea>" in html
-
-
-def test_the_reply_box_refuses_get(agent_client, ticket):
-    assert agent_client.get(reply_url(ticket)).status_code == 405
+    assert f'<option value="{Priority.HIGH}" selected>' in html
+    assert f'<option value="{agent.pk}" selected>' in html
 
 
 def test_staff_without_the_agents_group_cannot_reply(client, ticket):
     nobody = User.objects.create_user("sinrol", "sinrol@example.org", "x" * 12, is_staff=True)
     client.force_login(nobody)
-    assert (
-        client.post(
-            reply_url(ticket), {"reply-kind": "public", "reply-message": "Hola"}
-        ).status_code
-        == 403
-    )
+    r = client.post(page_url(ticket), form_data(ticket, reply_message="Hola"))
+    assert r.status_code == 403
     assert not Reply.objects.filter(ticket=ticket).exists()
 
 
 def test_the_reply_box_needs_a_login(client, ticket):
-    r = client.post(reply_url(ticket), {"reply-kind": "public", "reply-message": "Hola"})
+    r = client.post(page_url(ticket), form_data(ticket, reply_message="Hola"))
     assert r.status_code == 302 and "/login/" in r["Location"]
     assert not Reply.objects.filter(ticket=ticket).exists()
 
 
-# --- staff downloads -----------------------------------------------------------------------
 def test_staff_download_an_attachment_as_a_file_never_inline(agent_client, agent, ticket):
     reply = ticket.add_agent_reply(
         user=agent, message="nota", kind="internal", files=[pdf("interno.pdf")]
@@ -345,7 +351,7 @@ def test_a_canned_response_is_offered_rendered_for_this_ticket(agent_client, tic
     assert expected in html  # in the JSON the script copies from
     assert "Antigua" not in html and "No usar" not in html
     assert (
-        '<textarea name="reply-message" cols="80" rows="10" maxlength="20000" required id="id_reply-message">\n</textarea>'
+        '<textarea name="reply_message" cols="80" rows="10" maxlength="20000" id="id_reply_message">\n</textarea>'
         in html
     )
 
@@ -353,7 +359,7 @@ def test_a_canned_response_is_offered_rendered_for_this_ticket(agent_client, tic
 def test_without_javascript_a_canned_response_fills_the_reply_box(agent_client, ticket):
     canned = CannedResponse.objects.create(title="Clave", body="Hola {nombre}.")
     html = agent_client.get(page_url(ticket), {"plantilla": canned.pk}).content.decode()
-    assert 'id="id_reply-message">\nHola Alicia Rojas.</textarea>' in html
+    assert 'id="id_reply_message">\nHola Alicia Rojas.</textarea>' in html
 
 
 # --- cost -------------------------------------------------------------------------------------
@@ -362,12 +368,15 @@ def test_the_page_costs_the_same_queries_for_one_reply_and_ten(
 ):
     CannedResponse.objects.create(title="Clave", body="Hola {nombre}.")
     ticket.add_agent_reply(user=agent, message="uno", files=[pdf()])
-    with django_assert_max_num_queries(25) as one:
+    # 12 for the page itself (issue 14's budget), plus what landed with it: the staff
+    # session's second-factor state (one query: the enrolled device, or in production
+    # the verified one) and the requester's satisfaction ratings.
+    with django_assert_max_num_queries(14) as one:
         agent_client.get(page_url(ticket))
     for i in range(9):
         ticket.add_agent_reply(user=agent, message=f"nota {i}", kind="internal", files=[pdf()])
         ticket.change(user=agent, priority=Priority.MEDIUM if i % 2 else Priority.HIGH)
-    with django_assert_max_num_queries(25) as ten:
+    with django_assert_max_num_queries(14) as ten:
         agent_client.get(page_url(ticket))
     assert len(one) == len(ten)
 
@@ -387,8 +396,10 @@ def test_an_agent_takes_a_new_ticket_asks_for_information_and_the_requester_sees
         {"action": "assign_to_me", "_selected_action": [ticket.pk], "index": 0},
     )
     staff.post(
-        reply_url(ticket),
-        {"reply-kind": "information", "reply-message": "Indique el RUT de la institución."},
+        page_url(ticket),
+        form_data(
+            ticket, reply_kind="information", reply_message="Indique el RUT de la institución."
+        ),
     )
     ticket.refresh_from_db()
     assert (ticket.assignee, ticket.status, ticket.awaiting_information) == (

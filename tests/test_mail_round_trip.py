@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests.conftest import make_ticket
+from tests.conftest import make_ticket, ticket_form_data
 from tickets.models import InboundEmail, OutgoingEmail, Reply
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +39,8 @@ def receive(raw: bytes) -> str:
 def answer_in_admin(client, agent, ticket, message):
     client.force_login(agent)
     r = client.post(
-        reverse("admin:tickets_ticket_reply", args=[ticket.pk]),
-        {"reply-kind": "public", "reply-message": message},
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        ticket_form_data(ticket, reply_kind="public", reply_message=message),
     )
     assert r.status_code == 302
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests.conftest import PDF, pdf, submission_data
+from tests.conftest import PDF, pdf, submission_data, ticket_form_data
 from tickets.models import Ticket
 
 EMAIL = "ximena.fuentes@desarrollosocial.gob.cl"
@@ -62,8 +62,8 @@ def submit_reply_and_answer(client, agent):
     )
     client.force_login(agent)
     r = client.post(
-        reverse("admin:tickets_ticket_reply", args=[ticket.pk]),
-        {"reply-kind": "public", "reply-message": AGENT_REPLY},
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        ticket_form_data(ticket, reply_kind="public", reply_message=AGENT_REPLY),
     )
     assert r.status_code == 302 and ticket.replies.filter(message=AGENT_REPLY).exists()
     call_command("send_queued_mail", stdout=StringIO())

@@ -20,10 +20,16 @@ def superuser(db):
 
 def test_the_migration_gives_agents_ticket_work_but_no_deleting_or_reference_data(db):
     agents = perms("Agentes")
-    assert {"view_ticket", "change_ticket", "view_category", "view_outgoingemail"} <= agents
+    # add_ticket: a ticket opened on a caller's behalf (issue 14).
+    assert {
+        "view_ticket",
+        "change_ticket",
+        "add_ticket",
+        "view_category",
+        "view_outgoingemail",
+    } <= agents
     assert not agents & {
         "delete_ticket",
-        "add_ticket",
         "add_category",
         "change_category",
         "change_region",
@@ -91,8 +97,15 @@ def test_a_superuser_can_delete_a_ticket(client, superuser, ticket):
     assert not Ticket.objects.filter(pk=ticket.pk).exists()
 
 
-def test_nobody_adds_a_ticket_through_admin(client, superuser):
+def test_adding_a_ticket_in_admin_is_the_form_for_callers(client, superuser):
     client.force_login(superuser)
+    r = client.get(reverse("admin:tickets_ticket_add"))
+    assert r.status_code == 200
+    assert "Nuevo ticket para un solicitante" in r.content.decode()
+
+
+def test_staff_without_a_role_cannot_open_a_ticket_for_a_caller(client, db):
+    client.force_login(User.objects.create_user("sinrol", "s@example.org", "x" * 12, is_staff=True))
     assert client.get(reverse("admin:tickets_ticket_add")).status_code == 403
 
 

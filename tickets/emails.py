@@ -118,6 +118,30 @@ def ticket_resolved(ticket: Ticket) -> None:
     )
 
 
+def ticket_closed(ticket: Ticket) -> None:
+    """Closed by staff without a resolution ("Cerrado"): told like a resolved one."""
+    _queue(
+        "ticket_closed",
+        [ticket.email],
+        ticket=ticket,
+        language=ticket.language,
+        rating_url=ratings.rating_url(ticket),
+    )
+
+
+def ticket_merged(duplicate: Ticket, main: Ticket) -> None:
+    """Both requesters hear that the duplicate now lives in the main ticket (once if the same person)."""
+    for t in {duplicate.email: duplicate, main.email: main}.values():
+        _queue(
+            "ticket_merged",
+            [t.email],
+            ticket=t,
+            language=t.language,
+            duplicate=duplicate,
+            main=main,
+        )
+
+
 def ticket_closed_automatically(ticket: Ticket) -> None:
     _queue(
         "ticket_closed_automatically",

@@ -23,6 +23,7 @@ def submit_ticket(
     ip_address: str | None = None,
     language: str = "es",
     submission_token: uuid.UUID | None = None,
+    channel: str = "web",
 ) -> Ticket:
     """Open the ticket; a repeated submission_token returns the ticket it already created."""
     if submission_token:
@@ -42,6 +43,7 @@ def submit_ticket(
                 ip_address=ip_address,
                 language=language,
                 submission_token=submission_token,
+                channel=channel,
             )
         except IntegrityError:
             # Either the same token won a race (return its ticket) or, once in

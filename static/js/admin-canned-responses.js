@@ -7,7 +7,7 @@
     var data = document.getElementById("canned-responses");
     var select = document.getElementById("id_plantilla");
     var button = document.querySelector("[data-insert-canned]");
-    var box = document.getElementById("id_reply-message");
+    var box = document.getElementById("id_reply_message");
     if (!data || !select || !button || !box) {
       return;
     }

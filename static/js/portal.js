@@ -110,6 +110,11 @@
     });
   }
 
+  // "Imprimir" on the ticket page: the browser's print dialog (portal.css has the print styles).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); }
+  });
+
   function start() {
     restoreTyped();
     Array.prototype.forEach.call(document.querySelectorAll("textarea[data-maxlength]"), addCounter);

@@ -194,13 +194,13 @@ def test_an_agent_answers_in_the_admin_and_the_requester_sees_it(browser, live_s
     staff.locator("#id_password").fill("clave-de-prueba-123")
     staff.locator("#login-form [type=submit]").click()
     staff.goto(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
-    expect(staff.get_by_role("heading", name="Responder")).to_be_visible()
-    box = staff.locator("form.reply-form")
+    expect(staff.get_by_role("heading", name="Responder y cambiar el ticket")).to_be_visible()
+    box = staff.locator("section.reply-form")
     box.get_by_label("Respuesta pública").check()
     box.get_by_label(re.compile("^Mensaje")).fill(
         "Le cambiamos la clave. Pruebe ingresar de nuevo."
     )
-    box.locator("[type=submit]").click()
+    staff.get_by_role("button", name="Enviar", exact=True).click()
     expect(staff.get_by_text("Respuesta enviada al solicitante.")).to_be_visible()
     screenshot(staff, "admin-ticket")
     ctx.close()

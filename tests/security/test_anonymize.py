@@ -270,6 +270,7 @@ def test_no_column_was_missed(db):
             "status",
             "last_replier",
             "hesk_history",
+            "channel",  # web / teléfono / correo / presencial: not about the person
         },
         # channel: "web" or "email", no personal data.
         Reply: {"kind", "author_name", "message", "ip_address", "hesk_ref", "channel"},

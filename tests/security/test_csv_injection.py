@@ -58,7 +58,9 @@ def test_a_formula_typed_as_a_message_is_exported_as_text(client, db, export, pa
     assert client.post(SUBMIT, submission_data(message=payload)).status_code == 302
     (row,) = export()
     assert row["mensaje"] == "'" + payload
-    assert row["asunto"] == "'" + payload
+    # The subject is derived from the message (greetings and dashes skipped): whatever it
+    # became, it cannot start a formula.
+    assert not row["asunto"].startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
 @pytest.mark.parametrize("payload", STORED)

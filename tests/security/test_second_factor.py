@@ -1,20 +1,23 @@
 """Staff sign in with a password and a second factor; a stolen password alone opens nothing."""
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import enrol, pass_second_factor
 from tests.test_production import inline_code
-from tickets import staff_auth
+from tickets import staff_auth, staff_sessions
 from tickets.models import SecondFactorReset
 
 PASSWORD = "clave-de-prueba-123"
@@ -273,8 +276,11 @@ def test_a_supervisor_resets_an_agents_device_and_ends_their_sessions(client, ag
     reset = SecondFactorReset.objects.get(user=agent)
     assert reset.reset_by == supervisor
     assert LogEntry.objects.filter(object_id=str(agent.pk), user=supervisor).exists()
-    # The agent's session (and whoever holds it) is out.
-    r = client.get(ADMIN)
+    # The agent's session (and whoever holds it) is out, at the latest once the session's
+    # next reset check is due.
+    later = timezone.now() + timedelta(seconds=staff_sessions.RESET_CHECK_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        r = client.get(ADMIN)
     assert r.status_code == 302 and r["Location"].startswith(reverse("admin:login"))
     assert not Session.objects.filter(session_key=agent_session).exists()
     # The supervisor's own session goes on.

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     inbound,
+    landing,
     outgoing_email,
     personal_data,
     reference,

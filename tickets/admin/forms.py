@@ -6,8 +6,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tickets import uploads
 from tickets.forms import AttachmentsMixin, MultipleFileField
 from tickets.models import Category, Priority, Status, Ticket, user_label
+
+from . import versions
 
 EDITABLE_FIELDS = ("status", "priority", "category", "assignee")
 
@@ -25,8 +28,42 @@ class StaffChoiceField(forms.ModelChoiceField):
         return user_label(user)
 
 
-class TicketForm(forms.ModelForm):
-    """Only what an agent may change; what the requester wrote is not a field, so no POST can rewrite it."""
+class ReplyKind:
+    PUBLIC = "public"
+    INFORMATION = "information"
+    INTERNAL = "internal"
+    CHOICES = [
+        (PUBLIC, _("Respuesta pública")),
+        (INFORMATION, _("Solicitar información")),
+        (INTERNAL, _("Nota interna (no se muestra al solicitante)")),
+    ]
+
+
+class TicketForm(AttachmentsMixin, forms.ModelForm):
+    """The ticket page's one form: a reply and the fields an agent may change, sent together.
+
+    What the requester wrote is not a field, so no POST can rewrite it. ``version``
+    is what the page showed (versions.py): a send on a ticket that changed since is
+    refused, with the agent's text kept, instead of being applied blindly.
+    """
+
+    reply_kind = forms.ChoiceField(
+        label=_("Tipo de respuesta"),
+        choices=ReplyKind.CHOICES,
+        initial=ReplyKind.PUBLIC,
+        widget=forms.RadioSelect,
+    )
+    reply_message = forms.CharField(
+        label=_("Mensaje"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 80}),
+    )
+    reply_files = MultipleFileField(label=_("Adjuntos"))
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    # Set by clean() when the ticket changed after the page was loaded: what the page saw.
+    stale = None
 
     class Meta:
         model = Ticket
@@ -43,29 +80,36 @@ class TicketForm(forms.ModelForm):
             Q(is_active=True) | Q(pk=self.instance.category_id)
         )
 
+    def clean_reply_files(self):
+        files = self.cleaned_data["reply_files"]
+        uploads.check_ticket_total(self.instance, files)
+        return files
 
-class ReplyKind:
-    PUBLIC = "public"
-    INFORMATION = "information"
-    INTERNAL = "internal"
-    CHOICES = [
-        (PUBLIC, _("Respuesta pública")),
-        (INFORMATION, _("Solicitar información")),
-        (INTERNAL, _("Nota interna (no se muestra al solicitante)")),
-    ]
-
-
-class AgentReplyForm(AttachmentsMixin, forms.Form):
-    kind = forms.ChoiceField(
-        label=_("Tipo de respuesta"),
-        choices=ReplyKind.CHOICES,
-        initial=ReplyKind.PUBLIC,
-        widget=forms.RadioSelect,
-    )
-    message = forms.CharField(
-        label=_("Mensaje"), max_length=20000, widget=forms.Textarea(attrs={"rows": 10, "cols": 80})
-    )
-    attachments = MultipleFileField(label=_("Adjuntos"))
+    def clean(self):
+        data = super().clean()
+        if data.get("reply_files") and not data.get("reply_message"):
+            self.add_error("reply_message", _("Escriba un mensaje para enviar los adjuntos."))
+        seen = versions.parse(self.data.get(self.add_prefix("version"), ""))
+        current = versions.of_ticket(self.instance, self.initial)
+        if seen is None or seen.stamp != current.stamp:
+            self.stale = seen or current
+            # Fields the agent left as the page showed them take the new values, so a
+            # second send does not put back what someone else just changed.
+            fresh = self.data.copy()
+            for name in EDITABLE_FIELDS:
+                posted = self.data.get(self.add_prefix(name), "")
+                if seen is None or posted == seen.values.get(name, ""):
+                    fresh[self.add_prefix(name)] = current.values.get(name, "")
+            self.data = fresh
+            raise forms.ValidationError(
+                _(
+                    "Mientras usted escribía, el ticket cambió (vea «Cambios desde que abrió el "
+                    "ticket»). No se aplicó nada: su texto sigue en el cuadro; revise y envíe de "
+                    "nuevo. Los adjuntos hay que elegirlos otra vez."
+                ),
+                code="stale",
+            )
+        return data
 
 
 class TicketActionForm(ActionForm):

@@ -27,13 +27,14 @@ from tickets.models.personal_data import address_fingerprint
 from tickets.text import single_line
 
 from .paginator import EstimatedCountPaginator
+from .wording import SpanishMessagesMixin
 
 Action = DataRequest.Action
 
 
 # --- the privacy notice ----------------------------------------------------------------------
 @admin.register(PrivacyNotice)
-class PrivacyNoticeAdmin(admin.ModelAdmin):
+class PrivacyNoticeAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     """One current notice: edited in place, never deleted, added only if none exists."""
 
     fields = ("title", "body", "updated_at", "updated_by")
@@ -116,7 +117,7 @@ class DataRequestForm(forms.Form):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(admin.ModelAdmin):
+class DataRequestAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     """The log of requests; "add" is the page where a supervisor carries one out."""
 
     list_display = ("created_at", "action", "address", "ticket_count", "by_name", "reference")
@@ -234,7 +235,7 @@ class DataRequestAdmin(admin.ModelAdmin):
 
 # --- the access log -------------------------------------------------------------------------------
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     """Who opened which ticket: listed and filtered by supervisors, never written by hand."""
 
     list_display = ("created_at", "ticket_link", "kind", "user_name", "ip_address", "details")

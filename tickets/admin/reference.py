@@ -7,6 +7,7 @@ from tickets.models import CannedResponse, Category, NonWorkingDay, Region, Regi
 from tickets.snapshots import write_contacts_snapshot
 
 from .forms import staff_users
+from .wording import SpanishMessagesMixin
 
 
 class RoutingAgentsMixin:
@@ -41,7 +42,7 @@ class ContactsSnapshotMixin:
 
 
 @admin.register(Category)
-class CategoryAdmin(RoutingAgentsMixin, admin.ModelAdmin):
+class CategoryAdmin(SpanishMessagesMixin, RoutingAgentsMixin, admin.ModelAdmin):
     list_display = ("name", "is_active", "position")
     list_filter = ("is_active",)
     search_fields = ("name",)
@@ -49,14 +50,16 @@ class CategoryAdmin(RoutingAgentsMixin, admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(RoutingAgentsMixin, ContactsSnapshotMixin, admin.ModelAdmin):
+class RegionAdmin(
+    SpanishMessagesMixin, RoutingAgentsMixin, ContactsSnapshotMixin, admin.ModelAdmin
+):
     list_display = ("code", "name", "holiday_subdiv", "position")
     search_fields = ("code", "name")
     fields = ("code", "name", "holiday_subdiv", "position", "agents")
 
 
 @admin.register(RegionalContact)
-class RegionalContactAdmin(ContactsSnapshotMixin, admin.ModelAdmin):
+class RegionalContactAdmin(SpanishMessagesMixin, ContactsSnapshotMixin, admin.ModelAdmin):
     list_display = ("name", "region", "role", "email", "phone", "position")
     list_filter = ("region",)
     list_select_related = ("region",)
@@ -65,7 +68,7 @@ class RegionalContactAdmin(ContactsSnapshotMixin, admin.ModelAdmin):
 
 
 @admin.register(NonWorkingDay)
-class NonWorkingDayAdmin(admin.ModelAdmin):
+class NonWorkingDayAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     list_display = ("date", "region", "description")
     list_filter = ("region",)
     list_select_related = ("region",)
@@ -74,7 +77,7 @@ class NonWorkingDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(CannedResponse)
-class CannedResponseAdmin(admin.ModelAdmin):
+class CannedResponseAdmin(SpanishMessagesMixin, admin.ModelAdmin):
     list_display = ("title", "is_active")
     list_filter = ("is_active",)
     search_fields = ("title", "body")

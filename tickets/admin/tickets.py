@@ -3,7 +3,9 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db.models import F, OuterRef, Q, Subquery
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -18,7 +20,7 @@ from tickets.data_requests import record_access
 from tickets.models import MAX_POSITIVE_INT, Priority, Rating, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
 
-from . import conversation, reports
+from . import callers, conversation, deadlines, merge, queue_views, reports
 from .filters import AssigneeFilter, OverdueFilter, StatusFilter
 from .forms import EDITABLE_FIELDS, TicketActionForm, TicketForm
 from .paginator import EstimatedCountPaginator
@@ -37,26 +39,31 @@ class QueueChangeList(ChangeList):
         latest = Rating.objects.filter(ticket=OuterRef("pk")).order_by("-resolved_at")
         return q.annotate(rating_score=Subquery(latest.values("score")[:1]))
 
+    def get_results(self, request):
+        super().get_results(request)
+        # Business-time deadlines for the whole page: one query for the days off.
+        self.result_list = list(self.result_list)
+        deadlines.annotate(self.result_list)
+
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     # --- the queue ------------------------------------------------------------------
+    # What fits at 1,280 px (issue 14): the category is a filter and on the ticket page,
+    # the creation date is the number's order.
     list_display = (
-        "number",
-        "tracking_id",
-        "subject",
+        "reference",
+        "subject_text",
         "requester",
-        "category",
-        "region",
-        "status",
+        "region_code",
+        "status_chip",
         "priority",
         "assignee_name",
-        "created_at",
-        "updated_at",
         "deadline",
+        "updated",
         "rating",
     )
-    list_display_links = ("number", "tracking_id")
+    list_display_links = ("reference",)
     list_filter = (StatusFilter, "priority", "category", "region", AssigneeFilter, OverdueFilter)
     list_select_related = ("category", "region", "assignee")
     list_per_page = 50
@@ -73,7 +80,7 @@ class TicketAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
-    actions = ("assign_to_me", "set_status", "set_priority", "mark_resolved")
+    actions = ("assign_to_me", "set_status", "set_priority", "mark_resolved", "merge_selected")
     action_form = TicketActionForm
 
     # --- the ticket page --------------------------------------------------------------
@@ -87,6 +94,8 @@ class TicketAdmin(admin.ModelAdmin):
         "region",
         "ip_address",
         "created_at",
+        "channel",
+        "merged_info",
         "message",
         "original_files",
         "staff_due_at",
@@ -104,7 +113,8 @@ class TicketAdmin(admin.ModelAdmin):
                     ("number", "tracking_id"),
                     ("name", "requester_email"),
                     ("region", "project_number"),
-                    ("created_at", "ip_address"),
+                    ("created_at", "channel"),
+                    ("ip_address", "merged_info"),
                     "message",
                     "original_files",
                 )
@@ -143,6 +153,37 @@ class TicketAdmin(admin.ModelAdmin):
             label,
         )
 
+    @admin.display(description=_("ticket"), ordering="number")
+    def reference(self, ticket):
+        return format_html(
+            '<span class="ticket-ref">#{}<br><span class="ticket-id">{}</span></span>',
+            ticket.number,
+            ticket.tracking_id,
+        )
+
+    @admin.display(description=_("asunto"))
+    def subject_text(self, ticket):
+        # The full subject as a tooltip; the cell itself is cut by CSS to two lines.
+        return format_html(
+            '<span class="ticket-subject" title="{}">{}</span>', ticket.subject, ticket.subject
+        )
+
+    @admin.display(description=_("región"), ordering="region__position")
+    def region_code(self, ticket):
+        return format_html('<abbr title="{}">{}</abbr>', ticket.region.name, ticket.region.code)
+
+    @admin.display(description=_("estado"), ordering="status")
+    def status_chip(self, ticket):
+        return format_html(
+            '<span class="status-chip status-{}">{}</span>',
+            ticket.status,
+            ticket.get_status_display(),
+        )
+
+    @admin.display(description=_("actualizado"), ordering="updated_at")
+    def updated(self, ticket):
+        return date_format(timezone.localtime(ticket.updated_at), "SHORT_DATETIME_FORMAT")
+
     @admin.display(description=_("solicitante"), ordering="name")
     def requester(self, ticket):
         return format_html(
@@ -167,10 +208,11 @@ class TicketAdmin(admin.ModelAdmin):
         if ticket.staff_due_at is None:
             return None
         when = date_format(timezone.localtime(ticket.staff_due_at), "SHORT_DATETIME_FORMAT")
-        if ticket.is_overdue:
+        text = getattr(ticket, "deadline_text", None) or when
+        if getattr(ticket, "deadline_overdue", ticket.is_overdue):
             # A word as well as a colour, so the marker survives a screen reader and a grey screen.
-            return format_html('<strong class="overdue">{} · {}</strong>', _("Vencido"), when)
-        return when
+            return format_html('<strong class="overdue" title="{}">{}</strong>', when, text)
+        return format_html('<span title="{}">{}</span>', when, text)
 
     @admin.display(description=_("calificación"), ordering="rating_score")
     def rating(self, ticket):
@@ -199,7 +241,10 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("adjuntos del ticket"))
     def original_files(self, ticket):
-        files = ticket.attachments.filter(reply=None)
+        # The page's conversation has already loaded them (conversation_context).
+        files = getattr(ticket, "original_files_loaded", None)
+        if files is None:
+            files = ticket.attachments.filter(reply=None)
         return format_html_join(
             mark_safe("<br>"),  # nosec B308  # a constant tag; the names are escaped by format_html_join
             '<a href="{}">{}</a>',
@@ -211,6 +256,31 @@ class TicketAdmin(admin.ModelAdmin):
                 for f in files
             ),
         ) or _("Sin adjuntos")
+
+    @admin.display(description=_("fusión"))
+    def merged_info(self, ticket):
+        # Tickets merged into this one are in its history ("Ticket fusionado").
+        if not ticket.merged_into_id:
+            return "—"
+        return format_html(
+            '{} <a href="{}">#{} {}</a>',
+            _("Fusionado en"),
+            reverse("admin:tickets_ticket_change", args=[ticket.merged_into_id]),
+            ticket.merged_into.number,
+            ticket.merged_into.tracking_id,
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        # What the page shows of the ticket's relations, in the query that fetches it.
+        queryset = self.get_queryset(request).select_related("region", "merged_into")
+        field = (
+            self.model._meta.pk if from_field is None else self.model._meta.get_field(from_field)
+        )
+        try:
+            object_id = field.to_python(object_id)
+            return queryset.get(**{field.name: object_id})
+        except (self.model.DoesNotExist, ValidationError, ValueError):
+            return None
 
     # --- search --------------------------------------------------------------------------
     def get_search_results(self, request, queryset, search_term):
@@ -285,10 +355,17 @@ class TicketAdmin(admin.ModelAdmin):
         )
         self.message_user(request, msg % {"count": count}, messages.SUCCESS)
 
+    @admin.action(
+        description=_("Fusionar los seleccionados en otro ticket…"), permissions=["change"]
+    )
+    def merge_selected(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(reverse("admin:tickets_ticket_merge") + f"?ids={ids}")
+
     # --- permissions ------------------------------------------------------------------------
-    def has_add_permission(self, request):
-        # Tickets come from the public form, with its checks and its e-mails.
-        return False
+    def add_view(self, request, form_url="", extra_context=None):
+        # "Añadir ticket" is a ticket for a caller: the public form's fields, through Ticket.open.
+        return callers.caller_view(self, request)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
@@ -299,8 +376,12 @@ class TicketAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # The export links carry the page's filters; only supervisors may export.
-        extra = {"can_export": reports.is_supervisor(request), **(extra_context or {})}
-        return super().changelist_view(request, extra)
+        ctx = {
+            "title": _("Cola de tickets"),
+            "quick_views": queue_views.links(request),
+            "can_export": reports.is_supervisor(request),
+        }
+        return super().changelist_view(request, {**ctx, **(extra_context or {})})
 
     def get_urls(self):
         def wrap(view):
@@ -312,10 +393,11 @@ class TicketAdmin(admin.ModelAdmin):
         # Before the defaults, whose "<path:object_id>/" would swallow them.
         return [
             path(
-                "<int:object_id>/responder/",
-                wrap(conversation.reply_view),
-                name="tickets_ticket_reply",
+                "<int:object_id>/imprimir/",
+                wrap(conversation.print_view),
+                name="tickets_ticket_print",
             ),
+            path("fusionar/", wrap(merge.merge_view), name="tickets_ticket_merge"),
             path(
                 "<int:object_id>/adjunto/<int:pk>/",
                 wrap(conversation.attachment_view),
@@ -350,16 +432,30 @@ class TicketAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context.update(conversation.conversation_context(request, obj))
+            form = context["adminform"].form
+            context.update(conversation.conversation_context(request, obj, form))
         return super().render_change_form(
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )
 
     def save_model(self, request, obj, form, change):
+        """The one send: the reply and the changed fields through ``Ticket.send``."""
+        d = form.cleaned_data
+        fields = conversation.changes_for_send(request, form)
         # The form has already copied the new values onto obj; the verb must compare
         # against what is stored, so it works on a fresh copy.
-        changed = {
-            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS
-        }
-        if changed:
-            Ticket.objects.get(pk=obj.pk).change(user=request.user, **changed)
+        ticket = Ticket.objects.get(pk=obj.pk)
+        reply, changed = ticket.send(
+            user=request.user,
+            message=d.get("reply_message", ""),
+            kind=d.get("reply_kind") or "public",
+            files=d.get("reply_files") or (),
+            **fields,
+        )
+        request._ticket_sent = conversation.send_message(
+            ticket, reply, changed, fields, d.get("reply_kind")
+        )
+
+    def response_change(self, request, obj):
+        messages.success(request, getattr(request, "_ticket_sent", ""))
+        return redirect(conversation.change_url(obj.pk) + "#conversacion")

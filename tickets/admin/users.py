@@ -11,6 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tickets import staff_auth
 
+from .wording import SpanishMessagesMixin
+
 User = get_user_model()
 # Created by migration 0003_groups.
 ROLE_GROUPS = ("Agentes", "Supervisores")
@@ -25,7 +27,7 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class StaffAdmin(UserAdmin):
+class StaffAdmin(SpanishMessagesMixin, UserAdmin):
     list_display = (
         "username",
         "first_name",

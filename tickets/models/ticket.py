@@ -16,8 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from tickets import business_calendar, emails, tracking, uploads
-from tickets.text import single_line
+from tickets import business_calendar, emails, subjects, tracking, uploads
 
 from .reference import Category, NonWorkingDay, Region
 
@@ -53,6 +52,19 @@ class Priority(models.IntegerChoices):
     MEDIUM = 2, _("Medio")
     HIGH = 3, _("Alto")
     CRITICAL = 4, _("Crítico")
+
+
+class Channel(models.TextChoices):
+    """How the request reached the help desk: the public form, or staff on a caller's behalf."""
+
+    WEB = "web", _("web")
+    PHONE = "telefono", _("teléfono")
+    EMAIL = "correo", _("correo")
+    IN_PERSON = "presencial", _("presencial")
+
+
+class MergeError(ValueError):
+    """A merge that would lose a ticket or make a loop; the message says why, in Spanish."""
 
 
 class Sequence(models.Model):
@@ -162,6 +174,19 @@ class Ticket(models.Model):
     resolution_business_hours = models.FloatField(
         _("horas hábiles hasta el cierre"), null=True, blank=True, editable=False
     )
+    channel = models.CharField(
+        _("canal"), max_length=12, choices=Channel.choices, default=Channel.WEB
+    )
+    # A duplicate merged into another ticket: its tracking ID leads there.
+    merged_into = models.ForeignKey(
+        "self",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("fusionado en"),
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -219,9 +244,8 @@ class Ticket(models.Model):
         return by_reply.get(None, []), replies
 
     @staticmethod
-    def subject_from(message: str) -> str:
-        first = next(filter(None, map(single_line, message.splitlines())), "")
-        return first if len(first) <= 80 else first[:79].rstrip() + "…"
+    def subject_from(message: str, category=None) -> str:
+        return subjects.subject_from(message, category=category)
 
     # --- deadlines -----------------------------------------------------------
     def business_deadline(self, start: datetime, hours: int) -> datetime:
@@ -291,6 +315,7 @@ class Ticket(models.Model):
         ip_address: str | None = None,
         language: str = "es",
         submission_token: uuid.UUID | None = None,
+        channel: str = Channel.WEB,
     ) -> "Ticket":
         """A new ticket: its number, tracking ID, staff clock, files and e-mails, in one transaction.
 
@@ -307,10 +332,11 @@ class Ticket(models.Model):
             category=category,
             region=region,
             project_number=project_number,
-            subject=cls.subject_from(message),
+            subject=cls.subject_from(message, category),
             message=message,
             ip_address=ip_address,
             language=language,
+            channel=channel,
             created_at=now,
             updated_at=now,
         )
@@ -513,6 +539,9 @@ class Ticket(models.Model):
                 self.awaiting_information = False
             if new == Status.RESOLVED:
                 emails.ticket_resolved(self)
+            elif new == Status.CLOSED:
+                # Closed without a resolution is still news to the requester.
+                emails.ticket_closed(self)
             changed = True
         if "priority" in fields and int(fields["priority"]) != self.priority:
             new = int(fields["priority"])
@@ -539,6 +568,81 @@ class Ticket(models.Model):
             # (or anything else) from what this copy happened to hold.
             self._save_state()
         return changed
+
+    @transaction.atomic
+    def send(self, *, user, message: str = "", kind: str = "public", files=(), **fields):
+        """The ticket page's one send: a reply (if any text) and the agent's field changes.
+
+        ``fields`` holds only what the agent changed on the page. The reply moves the
+        ticket as a reply does (a public one to Respondido); a status the agent chose
+        is applied after it, so "answer and leave En curso" records both steps. One
+        transaction: all of it is applied, or none. Returns (reply or None, changed).
+        """
+        reply = None
+        if message:
+            reply = self.add_agent_reply(user=user, message=message, kind=kind, files=files)
+        changed = self.change(user=user, **fields) if fields else False
+        return reply, changed
+
+    @transaction.atomic
+    def merge_into(self, main: "Ticket", *, user) -> None:
+        """Make this ticket (a duplicate) part of ``main``.
+
+        Its message becomes a requester entry of ``main`` at its own date; its
+        replies, files and history move there, so the main ticket's conversation and
+        history read in date order. This ticket is left Cerrado and pointing at
+        ``main`` (its tracking ID leads there); tickets merged into it before now
+        point at ``main`` too, so there are never chains. Both rows are locked in pk
+        order (two merges crossing each other wait instead of deadlocking).
+        """
+        if main.pk == self.pk:
+            raise MergeError(_("Un ticket no se puede fusionar consigo mismo."))
+        locked = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update()
+            .filter(pk__in=[self.pk, main.pk])
+            .order_by("pk")
+        }
+        me, target = locked[self.pk], locked[main.pk]
+        if me.merged_into_id is not None:
+            raise MergeError(
+                _("El ticket %(id)s ya fue fusionado en otro.") % {"id": me.tracking_id}
+            )
+        if target.merged_into_id is not None:
+            # Covers "into a ticket it already contains": that one points at us.
+            raise MergeError(
+                _("El ticket %(id)s ya es parte de otro ticket; elija ese como principal.")
+                % {"id": target.tracking_id}
+            )
+        now = timezone.now()
+        opening = Reply.objects.create(
+            ticket=target,
+            kind=Reply.Kind.REQUESTER,
+            author_name=me.name,
+            message=me.message,
+            ip_address=me.ip_address,
+            created_at=me.created_at,
+        )
+        Attachment.objects.filter(ticket=me, reply=None).update(ticket=target, reply=opening)
+        # Internal notes are not in the count the requester's page shows.
+        moved = Reply.objects.filter(ticket=me, is_internal=False).count()
+        Reply.objects.filter(ticket=me).update(ticket=target)
+        Attachment.objects.filter(ticket=me).update(ticket=target)
+        TicketEvent.objects.filter(ticket=me).update(ticket=target)
+        Ticket.objects.filter(merged_into=me).update(merged_into=target)
+        label = f"#{me.number} {me.tracking_id}"
+        me._set_status(Status.CLOSED, actor=user, now=now)
+        me.merged_into = target
+        me.updated_at = now
+        me.save(update_fields=[*self.STATE_FIELDS, "merged_into"])
+        target.record("merge", "", label, actor=user)
+        target.reply_count = F("reply_count") + 1 + moved
+        target.updated_at = now
+        target.save(update_fields=["reply_count", "updated_at"])
+        target.refresh_from_db(fields=["reply_count"])
+        emails.ticket_merged(me, target)
+        self.refresh_from_db()
+        main.refresh_from_db()
 
     def close_stalled(self, now=None) -> bool:
         """Close a ticket whose requester never answered; False if someone got there first.
@@ -815,4 +919,5 @@ class TicketEvent(models.Model):
             "priority": gettext("Prioridad"),
             "category": gettext("Categoría"),
             "assignee": gettext("Asignado a"),
+            "merge": gettext("Ticket fusionado"),
         }.get(self.field, self.field)

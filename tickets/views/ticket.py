@@ -256,8 +256,12 @@ def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
         # ask for it (whether or not the ID exists, so the answer reveals nothing).
         return redirect(f"{reverse('tickets:lookup')}?id={tracking.normalize(tracking_id)}")
     ticket = get_ticket_or_404(
-        request, tracking_id, Ticket.objects.select_related("category", "region")
+        request, tracking_id, Ticket.objects.select_related("category", "region", "merged_into")
     )
+    if ticket.merged_into_id:
+        # A merged duplicate: its ID keeps working and leads to the ticket it is now part of.
+        remember(request, ticket.merged_into)
+        return redirect(ticket.merged_into.get_absolute_url())
     record_access(request, ticket, "public_view")
     return render_ticket(request, ticket)
 
