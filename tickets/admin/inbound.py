@@ -18,6 +18,8 @@ from tickets import inbound, tracking
 from tickets.forms import parse_project_number
 from tickets.models import Category, InboundEmail, Region, Ticket
 
+from .records import RecordAdminMixin
+
 State = InboundEmail.State
 
 
@@ -44,7 +46,7 @@ def find_ticket(value: str) -> Ticket | None:
 
 
 @admin.register(InboundEmail)
-class InboundEmailAdmin(admin.ModelAdmin):
+class InboundEmailAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "state", "sender", "subject", "reason", "ticket_link"]
     list_filter = ["state", "source"]
     search_fields = ["sender", "subject", "message_id"]
@@ -91,17 +93,6 @@ class InboundEmailAdmin(admin.ModelAdmin):
     @admin.display(description=_("texto completo"))
     def text_display(self, obj):
         return format_html('<div class="entry-message">{}</div>', linebreaks(obj.text))
-
-    # Rows are a record of what arrived: nobody adds or deletes them by hand.
-    # Change permission is for the two actions only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request)
 
     def changelist_view(self, request, extra_context=None):
         waiting = InboundEmail.objects.filter(state=State.UNMATCHED).count()

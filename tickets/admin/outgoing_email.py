@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from tickets.addresses import display_address
 from tickets.models import OutgoingEmail
 
+from .records import RecordAdminMixin
 from .wording import SpanishMessagesMixin
 
 State = OutgoingEmail.State
@@ -44,7 +45,7 @@ class KindFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(SpanishMessagesMixin, admin.ModelAdmin):
+class OutgoingEmailAdmin(SpanishMessagesMixin, RecordAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "state",
@@ -106,17 +107,6 @@ class OutgoingEmailAdmin(SpanishMessagesMixin, admin.ModelAdmin):
             reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),
             obj.ticket,
         )
-
-    # Rows are a record of what was sent: nobody writes or deletes them by hand.
-    # Change permission stays on the list only, for the re-send action.
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request)
 
     def changelist_view(self, request, extra_context=None):
         failed = OutgoingEmail.objects.filter(state=State.FAILED).count()
