@@ -24,10 +24,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 
 from tests.conftest import make_ticket
 from tickets import reports
-from tickets.models import Category, Region, Ticket
+from tickets.models import Category, Rating, Region, Status, Ticket
 
 SANTIAGO = ZoneInfo("America/Santiago")
 REPORT = "/admin/tickets/ticket/informes/"
@@ -198,12 +199,27 @@ def test_outcomes_count_each_way_a_ticket_ended_or_came_back(tickets, august):
         "resolved_automatically": 0,
         "closed_automatically": 1,
         "reopened_by_requester": 1,
+        "merged": 0,
+        "satisfaction": {"count": 0, "average": None, "by_score": dict.fromkeys(range(1, 6), 0)},
     }
 
 
 def test_outcomes_before_the_tickets_existed_are_zero(tickets):
     july = reports.Scope(date(2026, 7, 1), date(2026, 7, 31))
-    assert set(reports.outcomes(july).values()) == {0}
+    figures = reports.outcomes(july)
+    assert figures.pop("satisfaction")["count"] == 0
+    assert set(figures.values()) == {0}
+
+
+def test_outcomes_count_merged_tickets_and_the_requesters_ratings(db, agent, supervisor):
+    main, duplicate, rated = make_ticket(), make_ticket(), make_ticket()
+    duplicate.merge_into(main, user=agent)
+    rated.change(user=agent, status=Status.RESOLVED)
+    Rating.rate(Ticket.objects.get(pk=rated.pk), score=4, comment="")
+    today = timezone.localdate()
+    figures = reports.outcomes(reports.Scope(today, today))
+    assert figures["merged"] == 1
+    assert (figures["satisfaction"]["count"], figures["satisfaction"]["average"]) == (1, 4.0)
 
 
 def test_trends_per_week_and_growth_against_the_previous_period(tickets, august):

@@ -32,8 +32,9 @@ from django.db.models.functions import Floor, RowNumber, TruncMonth, TruncWeek
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from tickets import ratings
 from tickets.business_calendar import TIME_ZONE
-from tickets.models import Reply, Status, Ticket, TicketEvent, user_label
+from tickets.models import Rating, Reply, Status, Ticket, TicketEvent, user_label
 from tickets.models.ticket import OPEN_STATUSES
 
 WEEKS = 12
@@ -260,21 +261,32 @@ def outcomes(scope: Scope) -> dict:
         resolved, closed = str(Status.RESOLVED.label), str(Status.CLOSED.label)
     q = TicketEvent.objects.filter(
         scope.ticket_q("ticket__"),
-        field="status",
+        field__in=["status", "merge"],
         created_at__gte=scope.since,
         created_at__lt=scope.until,
     )
-    return q.aggregate(
-        resolved_by_staff=Count("pk", filter=Q(new_value=resolved, actor_kind="agent")),
-        closed_by_staff=Count("pk", filter=Q(new_value=closed, actor_kind="agent")),
-        resolved_by_requester=Count("pk", filter=Q(new_value=resolved, actor_kind="requester")),
-        resolved_automatically=Count("pk", filter=Q(new_value=resolved, actor_kind="system")),
-        closed_automatically=Count("pk", filter=Q(new_value=closed, actor_kind="system")),
-        reopened_by_requester=Count(
-            "pk", filter=Q(actor_kind="requester", old_value__in=[resolved, closed])
+    status = Q(field="status")
+    figures = q.aggregate(
+        resolved_by_staff=Count("pk", filter=status & Q(new_value=resolved, actor_kind="agent")),
+        closed_by_staff=Count("pk", filter=status & Q(new_value=closed, actor_kind="agent")),
+        resolved_by_requester=Count(
+            "pk", filter=status & Q(new_value=resolved, actor_kind="requester")
         ),
-        # PENDING merge and rating issues: "tickets fusionados" and the satisfaction figure go here.
+        resolved_automatically=Count(
+            "pk", filter=status & Q(new_value=resolved, actor_kind="system")
+        ),
+        closed_automatically=Count("pk", filter=status & Q(new_value=closed, actor_kind="system")),
+        reopened_by_requester=Count(
+            "pk", filter=status & Q(actor_kind="requester", old_value__in=[resolved, closed])
+        ),
+        # Ticket.merge_into records "merge" on the main ticket, once per duplicate.
+        merged=Count("pk", filter=Q(field="merge")),
     )
+    rated = Rating.objects.filter(
+        scope.ticket_q("ticket__"), created_at__gte=scope.since, created_at__lt=scope.until
+    )
+    figures["satisfaction"] = ratings.summary(rated)
+    return figures
 
 
 # --- 4. trends ------------------------------------------------------------------------------------
@@ -492,6 +504,14 @@ def tables(figures: dict) -> dict[str, Table]:
                     o["closed_automatically"],
                 ],  # fmt: skip
                 [gettext("Reabiertos por el solicitante"), o["reopened_by_requester"]],
+                [gettext("Fusionados en otro ticket"), o["merged"]],
+                [gettext("Calificaciones de satisfacción recibidas"), o["satisfaction"]["count"]],
+                [
+                    gettext("Satisfacción promedio (1 a 5)"),
+                    o["satisfaction"]["average"]
+                    if o["satisfaction"]["average"] is not None
+                    else "—",
+                ],  # fmt: skip
             ],
         )
     if figures.get("trends") is not None:
