@@ -37,7 +37,7 @@ def agree(message, verbose_name) -> str:
     elif rest:
         rest = gettext("Puede seguir editando a continuación.")
     # obj is already escaped HTML when Django built a link; keep it as it came.
-    obj = mark_safe(m.group("obj")) if isinstance(message, SafeString) else m.group("obj")  # nosec B308
+    obj = mark_safe(m.group("obj")) if isinstance(message, SafeString) else m.group("obj")  # nosec B308, B703
     out = format_html(text, obj=obj, name=verbose_name)
     return format_html("{} {}", out, rest) if rest else out
 
