@@ -245,8 +245,8 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = env_count("SESSION_COOKIE_AGE", default=8 * 3600, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
 # Django's database sessions, except that a failed save cannot hide a committed
-# submission behind an error page (tickets/sessions.py).
-SESSION_ENGINE = "tickets.sessions"
+# submission behind an error page (tickets/session_store.py).
+SESSION_ENGINE = "tickets.session_store"
 # Staff often work on shared office computers, and the public's session only
 # remembers which tickets this browser opened: neither should outlive the browser.
 # The server still ends every session after SESSION_COOKIE_AGE.

@@ -35,7 +35,7 @@ from tickets.forms import (
 )
 from tickets.models import Attachment, Status, Ticket
 from tickets.ratelimit import allow
-from tickets.sessions import keep_response_if_session_fails
+from tickets.session_store import keep_response_if_session_fails
 from tickets.submission import submit_ticket
 from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups

@@ -1,4 +1,4 @@
-"""The session engine (``SESSION_ENGINE = "tickets.sessions"``): Django's database
+"""The session engine (``SESSION_ENGINE = "tickets.session_store"``): Django's database
 sessions, except that a failed save cannot turn committed work into an error page.
 
 Django saves a changed session in ``SessionMiddleware.process_response``, after
