@@ -86,7 +86,7 @@ class Sequence(models.Model):
         # four (savepoint, update, select, release): it is on every submission's path.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {cls._meta.db_table} SET value = value + 1 WHERE name = %s RETURNING value",  # nosec B608 (the table name is the model's own)
+                f"UPDATE {cls._meta.db_table} SET value = value + 1 WHERE name = %s RETURNING value",  # nosec
                 [name],
             )
             row = cursor.fetchone()
