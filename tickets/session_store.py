@@ -20,6 +20,7 @@ checks for the session cookie look for its middleware by name.
 
 import logging
 
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import DatabaseError
 from django.http import HttpRequest
@@ -39,7 +40,9 @@ class SessionStore(DatabaseSessionStore):
     def save(self, must_create: bool = False) -> None:
         try:
             super().save(must_create=must_create)
-        except DatabaseError:
+        # Django turns a database error while updating a stored session into UpdateError
+        # (which the middleware answers with a 400); a new session's stays DatabaseError.
+        except (DatabaseError, UpdateError):
             if not self.keep_response_if_save_fails:
                 raise
             # A new session that was never stored keeps no key: its cookie then
