@@ -237,3 +237,12 @@ def test_each_language_gets_its_own_rendering(client, ticket, agent):
     client.cookies["django_language"] = "en"
     html = page(client, ticket).content.decode()
     assert "Solicita información" not in html
+
+
+def test_replies_written_without_the_verbs_show_at_once(client, ticket, agent):
+    # An import or a data fix that leaves updated_at and reply_count alone.
+    page(client, ticket)
+    Reply.objects.create(
+        ticket=ticket, kind=Reply.Kind.AGENT, author_name="Ana", message="Importada"
+    )
+    assert "Importada" in page(client, ticket).content.decode()
