@@ -25,6 +25,7 @@ INCREMENT = (
 )
 DELETE_EXPIRED = "DELETE FROM tickets_ratelimitcounter WHERE expires_at < %s"
 CURRENT = "SELECT count FROM tickets_ratelimitcounter WHERE key = %s"
+DECREMENT = "UPDATE tickets_ratelimitcounter SET count = count - 1 WHERE key = %s AND count > 0"
 
 
 def increment(key: str, *, expires_at: datetime) -> int:
@@ -45,3 +46,9 @@ def current(key: str) -> int:
         cursor.execute(CURRENT, [key])
         row = cursor.fetchone()
     return row[0] if row else 0
+
+
+def decrement(key: str) -> None:
+    """Take one back from ``key``'s count (never below zero); nothing if it has no row."""
+    with connection.cursor() as cursor:
+        cursor.execute(DECREMENT, [key])

@@ -137,6 +137,9 @@ def give_back(window: Window) -> None:
 
     Taken from the window the hit fell in, even if a new one has begun since.
     """
+    if settings.RATELIMIT_STORE == "database":
+        counters.decrement(window.key)
+        return
     # ValueError: the window expired or was evicted, nothing left to give back.
     with contextlib.suppress(ValueError):
         cache.decr(window.key)

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 from django.utils import timezone
 
+from tests.conftest import make_ticket
 from tests.security.helpers import LOOKUP, submit
 from tests.test_settings import production_env, read_settings, settings_of  # noqa: F401
 from tickets import ratelimit, tracking
@@ -29,7 +30,10 @@ DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
 @pytest.fixture
 def database_store(settings, db):
     """Production without CACHE_URL: the database cache, and the counters' table."""
-    settings.CACHES = {"default": {"BACKEND": DATABASE_CACHE, "LOCATION": "mesaayuda_cache"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": DATABASE_CACHE, "LOCATION": "mesaayuda_cache"},
+    }
     settings.RATELIMIT_STORE = "database"
     cache.clear()
     yield
@@ -125,6 +129,18 @@ needs_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL's concurrent writers (SQLite serialises them): run with DATABASE_URL=postgres://…",
 )
+
+
+def test_a_requester_opening_their_ticket_often_never_meets_the_limit(
+    client, database_store, settings
+):
+    # Every look-up holds a place while it is answered and gives it back when it found
+    # its ticket: in the database store too, or the 31st view of one's own ticket is a 429.
+    settings.RATELIMIT_LOOKUP = "5/h"
+    ticket = make_ticket()
+    for _ in range(12):
+        assert client.get(ticket.get_absolute_url()).status_code == 200
+    assert client.get(f"/ticket/{tracking.new_tracking_id()}/").status_code == 404
 
 
 @needs_postgresql
