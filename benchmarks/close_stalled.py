@@ -30,9 +30,10 @@ from io import StringIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common import postgres_admin, tracking_id
+
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_PREFIX = "mesaayuda_bench"
-ALPHABET = "AEUYBDGHJLMNPQRSTVWXZ123456789"
 MESSAGE = (
     "Estimados, no puedo ingresar la rendición del proyecto en SIGEC.\n"
     "Al presionar «Enviar» aparece «Error inesperado» y el documento queda en borrador.\n"
@@ -70,30 +71,7 @@ def postgres_name():
     return name
 
 
-def postgres_admin(sql):
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    with psycopg.connect(
-        host=url.hostname,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(sql)
-
-
 # --- building the data (child process) ----------------------------------------------------
-def tracking_id(i):
-    digits = []
-    n = i + 7_000_000  # any offset: IDs only need to be unique and well-formed
-    for _ in range(10):
-        n, d = divmod(n, len(ALPHABET))
-        digits.append(ALPHABET[d])
-    raw = "".join(reversed(digits))
-    return f"{raw[:3]}-{raw[3:6]}-{raw[6:]}"
 
 
 def build(total, stalled, seed=5):
@@ -137,7 +115,7 @@ def build(total, stalled, seed=5):
         created = now - timedelta(minutes=rng.randint(60, 365 * 24 * 60))
         t = Ticket(
             number=i + 1,
-            tracking_id=tracking_id(i),
+            tracking_id=tracking_id(i, offset=7_000_000),
             name=f"Persona {i}",
             email=f"persona{i}@example.org",
             category=rng.choice(categories),
@@ -268,8 +246,8 @@ def main():
 
     pg = postgres_name()
     if pg:
-        postgres_admin(f'DROP DATABASE IF EXISTS "{pg}"')
-        postgres_admin(f'CREATE DATABASE "{pg}"')
+        postgres_admin(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{pg}"')
+        postgres_admin(os.environ["DATABASE_URL"], f'CREATE DATABASE "{pg}"')
     try:
         subprocess.run(
             [
@@ -316,7 +294,7 @@ def main():
             from django.db import connections
 
             connections.close_all()
-            postgres_admin(f'DROP DATABASE IF EXISTS "{pg}"')
+            postgres_admin(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{pg}"')
         if os.environ.get("BENCH_TMP_DIR"):
             shutil.rmtree(os.environ["BENCH_TMP_DIR"], ignore_errors=True)
 

@@ -63,6 +63,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LUA = Path(__file__).resolve().with_suffix(".lua")
@@ -133,19 +135,8 @@ def with_name(url, name):
 
 
 def postgres_admin(url, sql):
-    import psycopg
-
     database_name(url)  # never without the check
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(sql)
+    common.postgres_admin(url, sql)
 
 
 def recreate_database(url):
@@ -267,14 +258,7 @@ def requester(k):
 
 
 def tracking_id(i):
-    from tickets.tracking import ALPHABET
-
-    digits, x = [], i * 7_919 + 1_234_567_891  # unique and well-formed; the order does not matter
-    for _ in range(10):
-        x, d = divmod(x, len(ALPHABET))
-        digits.append(ALPHABET[d])
-    raw = "".join(reversed(digits))
-    return f"{raw[:3]}-{raw[3:6]}-{raw[6:]}"
+    return common.tracking_id(i, offset=1_234_567_891)
 
 
 def copy_rows(connection, model, rows):

@@ -29,8 +29,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common import postgres_admin, tracking_id
+
 ROOT = Path(__file__).resolve().parent.parent
-ALPHABET = "AEUYBDGHJLMNPQRSTVWXZ123456789"
 # The whole history the build spreads the tickets over.
 A_YEAR = {"desde": (date.today() - timedelta(days=365)).isoformat()}
 
@@ -64,31 +65,6 @@ def postgres_name():
     if not name.endswith("bench"):
         sys.exit(f"refusing to drop and create {name!r}: use a database whose name ends in 'bench'")
     return name
-
-
-def postgres_admin(sql):
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    with psycopg.connect(
-        host=url.hostname,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(sql)
-
-
-def tracking_id(i):
-    digits = []
-    n = i + 9_000_000
-    for _ in range(10):
-        n, d = divmod(n, len(ALPHABET))
-        digits.append(ALPHABET[d])
-    raw = "".join(reversed(digits))
-    return f"{raw[:3]}-{raw[3:6]}-{raw[6:]}"
 
 
 # --- building the data (child process) ---------------------------------------------------
@@ -125,7 +101,7 @@ def build(total, seed=19):
         created = now - timedelta(minutes=rng.randint(60, 365 * 24 * 60))
         t = Ticket(
             number=i + 1,
-            tracking_id=tracking_id(i),
+            tracking_id=tracking_id(i, offset=9_000_000),
             name=f"Persona {i}",
             email=f"persona{i}@example.org",
             category=rng.choice(categories),
@@ -308,8 +284,8 @@ def main():
     )
     pg = postgres_name()
     if pg:
-        postgres_admin(f'DROP DATABASE IF EXISTS "{pg}"')
-        postgres_admin(f'CREATE DATABASE "{pg}"')
+        postgres_admin(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{pg}"')
+        postgres_admin(os.environ["DATABASE_URL"], f'CREATE DATABASE "{pg}"')
     try:
         subprocess.run(
             [sys.executable, __file__, "--build", "--tickets", str(args.tickets)], check=True
@@ -334,7 +310,7 @@ def main():
             from django.db import connections
 
             connections.close_all()
-            postgres_admin(f'DROP DATABASE IF EXISTS "{pg}"')
+            postgres_admin(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{pg}"')
         shutil.rmtree(static_root, ignore_errors=True)
         if os.environ.get("BENCH_TMP_DIR"):
             shutil.rmtree(os.environ["BENCH_TMP_DIR"], ignore_errors=True)

@@ -1,0 +1,36 @@
+"""What the benchmark scripts share: PostgreSQL administration and made-up tracking IDs.
+
+Imported as ``common`` (each script runs from this folder: ``python benchmarks/x.py``).
+Free of Django, so a parent process can use it before any settings exist.
+"""
+
+from urllib.parse import urlsplit
+
+# tickets.tracking's alphabet, repeated so that this module needs no Django.
+ALPHABET = "AEUYBDGHJLMNPQRSTVWXZ123456789"
+
+
+def postgres_admin(url: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on the server of ``url``, outside a transaction."""
+    import psycopg  # only the PostgreSQL runs need it
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql)
+
+
+def tracking_id(i: int, *, offset: int) -> str:
+    """The i-th of a series of unique, well-formed tracking IDs (offset keeps series apart)."""
+    digits, n = [], i + offset
+    for _ in range(10):
+        n, d = divmod(n, len(ALPHABET))
+        digits.append(ALPHABET[d])
+    raw = "".join(reversed(digits))
+    return f"{raw[:3]}-{raw[3:6]}-{raw[6:]}"
