@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.html import format_html, linebreaks
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -75,16 +74,6 @@ class InboundEmailAdmin(RecordAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         # The original message can be 25 MB: never read it to draw a list or a page.
         return super().get_queryset(request).defer("raw")
-
-    @admin.display(description=_("ticket"), ordering="ticket")
-    def ticket_link(self, obj):
-        if obj.ticket_id is None:
-            return "—"
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),
-            obj.ticket,
-        )
 
     @admin.display(description=_("respuesta sin citas"))
     def reply_text_display(self, obj):

@@ -1,10 +1,8 @@
 """The outbox in admin: what was sent, what waits, what failed and why; re-send."""
 
 from django.contrib import admin
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -97,16 +95,6 @@ class OutgoingEmailAdmin(SpanishMessagesMixin, RecordAdminMixin, admin.ModelAdmi
     @admin.display(description=_("último error"))
     def short_error(self, obj):
         return obj.last_error[:80]
-
-    @admin.display(description=_("ticket"), ordering="ticket")
-    def ticket_link(self, obj):
-        if obj.ticket_id is None:
-            return "—"
-        return format_html(
-            '<a href="{}">{}</a>',
-            reverse("admin:tickets_ticket_change", args=[obj.ticket_id]),
-            obj.ticket,
-        )
 
     def changelist_view(self, request, extra_context=None):
         failed = OutgoingEmail.objects.filter(state=State.FAILED).count()
