@@ -70,6 +70,15 @@ def test_the_resolved_email_carries_a_rating_link_in_both_bodies(resolved):
     assert resolved.tracking_id not in link
 
 
+def test_the_closed_by_staff_email_carries_a_rating_link_in_both_bodies(agent):
+    t = make_ticket()
+    t.change(user=agent, status=Status.CLOSED)
+    mail = OutgoingEmail.objects.get(ticket=t, kind="ticket_closed")
+    link = re.search(r"https?://\S+/calificacion/\S+/", mail.body_text).group(0)
+    assert link in mail.body_html
+    assert ratings.read_token(link.rstrip("/").rsplit("/", 1)[1])[0] == t.pk
+
+
 def test_the_automatic_closing_email_carries_a_rating_link(agent):
     t = make_ticket()
     t.add_agent_reply(user=agent, message="Necesito el convenio.", kind="information")
