@@ -38,6 +38,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from tickets import emails, outbox, tracking, uploads
+from tickets.addresses import normalize_email
 from tickets.models import InboundEmail, OutgoingEmail, Reply, Ticket
 from tickets.submission import submit_ticket
 
@@ -153,7 +154,7 @@ def _sender(msg) -> tuple[str, str]:
     value = _header(msg, "From")
     pairs = getaddresses([value]) if value else []
     name, address = pairs[0] if pairs else parseaddr(value)
-    return address.strip().lower()[:254], name.strip()[:150]
+    return normalize_email(address)[:254], name.strip()[:150]
 
 
 def _part_text(part) -> str:

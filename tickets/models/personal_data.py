@@ -139,10 +139,6 @@ class DataRequest(models.Model):
             **fields,
         )
 
-    @property
-    def address_label(self) -> str:
-        return self.email or f"…@{self.email_domain}"
-
 
 class AccessLog(models.Model):
     """Who opened a ticket or one of its files, or exported a list, when, from where. Appended only."""
