@@ -166,6 +166,8 @@ def screenshot(page, name):
 
 def horizontal_overflow(page):
     """How many pixels the page is wider than the window (0: no horizontal scrolling)."""
+    # Called right after a click, the next document may not exist yet.
+    page.wait_for_load_state()
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 

@@ -73,6 +73,7 @@ def test_a_requester_follows_the_manual_from_sending_to_resolving(
     page.get_by_role("navigation", name="Menú principal").get_by_role(
         "link", name="Ver tickets existentes"
     ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ver tickets existentes")
     fits(page)
     page.get_by_label(re.compile("^ID de seguimiento")).fill(tracking_id.lower().replace("-", ""))
     page.get_by_role("button", name="Ver ticket").click()
