@@ -4,6 +4,9 @@ from django import forms
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from tickets import uploads
@@ -21,6 +24,33 @@ def staff_users():
         .objects.filter(is_staff=True, is_active=True)
         .order_by("first_name", "last_name", "username")
     )
+
+
+class QuickSelect(forms.Select):
+    """Django's ``<select>`` markup, written in Python.
+
+    Django renders a select through a template and each option through another:
+    the queue's action bar (three selects) cost a sixth of the queue's time.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        groups = []
+        for group_name, options, _index in widget["optgroups"]:
+            html = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((o["value"], flatatt(o["attrs"]), o["label"]) for o in options),
+            )
+            if group_name:
+                html = format_html('<optgroup label="{}">{}</optgroup>', group_name, html)
+            groups.append(html)
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            widget["name"],
+            flatatt(widget["attrs"]),
+            mark_safe("".join(groups)),  # nosec B308 B703  # each piece built by format_html
+        )
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -125,3 +155,9 @@ class TicketActionForm(ActionForm):
         empty_value=None,
         choices=[("", "---------"), *Priority.choices],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = QuickSelect(attrs=field.widget.attrs, choices=field.widget.choices)
