@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from tickets import tracking, uploads
+from tickets import reference_choices, tracking, uploads
 from tickets.addresses import check_address
 from tickets.models import MAX_POSITIVE_INT, Category, Region
 from tickets.models.rating import SCORE_LABELS
@@ -175,6 +175,10 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
             self.initial.setdefault("submission_token", uuid.uuid4())
         self.fields["name"].widget.attrs["autocomplete"] = "name"
         self.fields["email"].widget.attrs["autocomplete"] = "email"
+        for name in ("category", "region"):
+            field = self.fields[name]
+            blank = [] if field.empty_label is None else [("", field.empty_label)]
+            field.widget.choices = blank + reference_choices.choices(field.queryset)
 
     def clean_name(self):
         name = single_line(self.cleaned_data["name"])

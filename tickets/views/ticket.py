@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -38,7 +38,7 @@ from tickets.ratelimit import allow
 from tickets.session_store import keep_response_if_session_fails
 from tickets.submission import submit_ticket
 from tickets.views.headers import private_once_filled, private_page
-from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
+from tickets.views.limits import failed_lookup, found_ticket, ratelimit, throttle_failed_lookups
 
 log = logging.getLogger(__name__)
 fragments = caches["fragments"]
@@ -264,7 +264,10 @@ def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
         # A merged duplicate: its ID keeps working and leads to the ticket it is now part of.
         remember(request, ticket.merged_into)
         return redirect(ticket.merged_into.get_absolute_url())
-    record_access(request, ticket, "public_view")
+    # The returned look-up place and the access-log row: one commit, not two.
+    with transaction.atomic():
+        found_ticket(request)
+        record_access(request, ticket, "public_view")
     return render_ticket(request, ticket)
 
 
