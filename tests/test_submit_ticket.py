@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import pdf, png, submission_data
-from tickets.models import Attachment, OutgoingEmail, Priority, Status, Ticket
+from tickets.models import Attachment, Category, OutgoingEmail, Priority, Status, Ticket
 
 URL = "/ticket/nuevo/"
 
@@ -275,3 +275,33 @@ def test_a_request_body_over_the_limit_is_refused_before_reading(client, db, set
     assert r.status_code == 413
     assert "demasiado grande" in r.content.decode()
     assert not Ticket.objects.exists()
+
+
+# --- the category and region lists (tickets/reference_choices.py) ---------------------------
+def test_the_form_reads_the_category_and_region_lists_once_not_on_every_page(
+    client, db, django_assert_max_num_queries
+):
+    client.get("/ticket/nuevo/")
+    # The captcha is all that is read again; before, each select read its table twice.
+    with django_assert_max_num_queries(1) as again:
+        html = client.get("/ticket/nuevo/").content.decode()
+    assert not any("tickets_category" in q["sql"] for q in again.captured_queries)
+    assert "Error de sistema" in html and "Arica y Parinacota" in html
+
+
+def test_a_category_an_administrator_adds_or_retires_shows_on_the_next_form(client, db, category):
+    client.get("/ticket/nuevo/")
+    Category.objects.create(name="Firma electrónica", position=1)
+    category.is_active = False
+    category.save()
+    html = client.get("/ticket/nuevo/").content.decode()
+    assert "Firma electrónica" in html
+    assert ">Error de sistema<" not in html
+
+
+def test_a_retired_category_is_refused_even_from_a_stale_form(client, db, category):
+    client.get("/ticket/nuevo/")
+    category.is_active = False
+    category.save()
+    r = client.post("/ticket/nuevo/", submission_data(category=category.pk))
+    assert r.status_code == 200 and not Ticket.objects.exists()
