@@ -1,7 +1,10 @@
+import re
 import uuid
 
 import pytest
+from captcha.models import CaptchaStore
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from tests.conftest import pdf, png, submission_data
 from tickets.models import Attachment, Category, OutgoingEmail, Priority, Status, Ticket
@@ -305,3 +308,56 @@ def test_a_retired_category_is_refused_even_from_a_stale_form(client, db, catego
     category.save()
     r = client.post("/ticket/nuevo/", submission_data(category=category.pk))
     assert r.status_code == 200 and not Ticket.objects.exists()
+
+
+# --- the blank form kept rendered (tickets/views/blank_form.py) -----------------------------
+def _values(html):
+    def one(pattern):
+        found = re.findall(pattern, html)
+        assert found, pattern
+        return found
+
+    return {
+        "csrf": one(r'name="csrfmiddlewaretoken" value="([^"]+)"'),
+        "captcha": one(r'name="captcha_0" value="([^"]+)"'),
+        "image": one(r'/captcha/image/([^/"]+)/'),
+        "submission": one(r'name="submission_token" value="([^"]+)"'),
+    }
+
+
+def test_each_visitor_gets_their_own_captcha_token_and_address_in_the_kept_form(
+    client, db, settings
+):
+    settings.CAPTCHA_GET_FROM_POOL = False
+    first = client.get("/ticket/nuevo/", REMOTE_ADDR="203.0.113.7").content.decode()
+    other = Client()
+    second = other.get("/ticket/nuevo/", REMOTE_ADDR="198.51.100.9").content.decode()
+    a, b = _values(first), _values(second)
+    assert a["captcha"][0] != b["captcha"][0] and a["image"] == a["captcha"]
+    assert b["image"] == b["captcha"]
+    assert a["submission"] != b["submission"] and a["csrf"] != b["csrf"]
+    assert "203.0.113.7" in first and "198.51.100.9" in second and "203.0.113.7" not in second
+    assert "blankform" not in second and "0000b1a4f0a4" not in second
+    # Everything but those values is the same page.
+    strip = re.compile(r'value="[^"]*"|/captcha/(image|audio)/[^"]*|codigo/audio/[^"]*|\b[\d.]+\b')
+    assert strip.sub("", first) == strip.sub("", second)
+
+
+def test_a_form_from_the_kept_page_sends_a_ticket(client, db, strict_captcha):
+    html = client.get("/ticket/nuevo/").content.decode()
+    client.get("/ticket/nuevo/")  # served from the kept page
+    key = _values(html)["captcha"][0]
+    answer = CaptchaStore.objects.get(hashkey=key).response
+    token = _values(html)["submission"][0]
+    r = client.post(
+        "/ticket/nuevo/",
+        submission_data(captcha_0=key, captcha_1=answer, submission_token=token),
+    )
+    assert r.status_code == 302 and Ticket.objects.get().submission_token == uuid.UUID(token)
+
+
+def test_the_kept_form_follows_the_language(client, db):
+    client.get("/ticket/nuevo/")
+    client.cookies["django_language"] = "en"
+    html = client.get("/ticket/nuevo/").content.decode()
+    assert 'lang="en"' in html and "Submit a ticket" in html

@@ -126,6 +126,25 @@ def _digits(value: str) -> str:
     return (value.lstrip("0") or "0") if value.isdecimal() else value
 
 
+class PortalCaptchaInput(CaptchaTextInput):
+    """The captcha widget, which can be rendered with a given key instead of a new one.
+
+    For the blank form kept rendered (tickets/views/blank_form.py): a marker stands for
+    the key, and each request puts a freshly picked one in its place.
+    """
+
+    fixed_key: str | None = None
+
+    def fetch_captcha_store(self, name, value, attrs=None, generator=None):
+        if self.fixed_key is None:
+            return super().fetch_captcha_store(name, value, attrs, generator)
+        # What the parent sets, with our key (django-simple-captcha 0.6).
+        self._value = [self.fixed_key, ""]
+        self._key = self.fixed_key
+        self.id_ = self.build_attrs(attrs).get("id", None)
+        return None
+
+
 class SubmitTicketForm(AttachmentsMixin, forms.Form):
     name = forms.CharField(
         label=_("Nombre"), max_length=100, help_text=_("Ingrese su nombre completo.")
@@ -165,7 +184,7 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
                 "El código no coincide con la imagen. Escriba el número que aparece en la nueva imagen."
             )
         },
-        widget=CaptchaTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        widget=PortalCaptchaInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
 

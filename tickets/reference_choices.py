@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 CHOICES_SECONDS = 60
 KEY = "reference-choices:{}"
+GENERATION = "reference-choices:generation"
 
 fragments = caches["fragments"]
 
@@ -27,5 +28,15 @@ def choices(queryset: QuerySet) -> list[tuple[int, str]]:
     return found
 
 
+def generation() -> int:
+    """A number that changes whenever this process forgets a list: pages built from the
+    lists (the blank form, tickets/views/blank_form.py) put it in their cache keys."""
+    return fragments.get_or_set(GENERATION, 0, None)
+
+
 def forget(sender, **kwargs) -> None:
     fragments.delete(KEY.format(sender._meta.label_lower))
+    try:
+        fragments.incr(GENERATION)
+    except ValueError:
+        fragments.set(GENERATION, 1, None)

@@ -5,6 +5,7 @@ Each view: decorators → access helper → form → model verb → redirect.
 
 import hashlib
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -37,6 +38,7 @@ from tickets.models import Attachment, Reply, Status, Ticket
 from tickets.ratelimit import allow
 from tickets.session_store import keep_response_if_session_fails
 from tickets.submission import submit_ticket
+from tickets.views import blank_form
 from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, found_ticket, ratelimit, throttle_failed_lookups
 
@@ -119,6 +121,8 @@ def submit(request: HttpRequest) -> HttpResponse:
                 )
                 remember_submission(request, ticket)
                 return response
+    elif blank_form.servable(request):
+        return blank_form.page(request, ip, partial(render_blank_form, request, ip))
     else:
         form = SubmitTicketForm()
     return render(
@@ -126,6 +130,15 @@ def submit(request: HttpRequest) -> HttpResponse:
         "tickets/submit.html",
         {"form": form, "ip": ip, "files_lost": form.is_bound and request.FILES},
     )
+
+
+def render_blank_form(request: HttpRequest, ip: str, marked: bool) -> HttpResponse:
+    if not marked:
+        return render(request, "tickets/submit.html", {"form": SubmitTicketForm(), "ip": ip})
+    form = SubmitTicketForm(initial={"submission_token": blank_form.SUBMISSION_MARK})
+    form.fields["captcha"].widget.fixed_key = blank_form.CAPTCHA_MARK
+    context = {"form": form, "ip": blank_form.IP_MARK, "csrf_token": blank_form.CSRF_MARK}
+    return render(request, "tickets/submit.html", context)
 
 
 def remember_submission(request: HttpRequest, ticket: Ticket) -> None:
