@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mesaayuda_bench_search \\
         .venv/bin/python benchmarks/search.py [--tickets 100000] [--runs 21] [--keep]
 
-PostgreSQL only: the trigram index (migration 0005_ticket_search) exists nowhere else.
+PostgreSQL only: the trigram index (migrations 0005 and 0012) exists nowhere else.
 The database is dropped and created afresh, and dropped again at the end (--keep leaves
 it, --reuse measures a kept one again without building); to protect other people's data,
 only a database whose name starts with "mesaayuda_bench" is ever touched.
@@ -458,6 +458,8 @@ def explain(term):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from tickets.search import SEARCH_TEXT_SQL
+
     client = Client()
     client.force_login(
         User.objects.get(username="agente"), backend="tickets.auth_backend.OneQueryModelBackend"
@@ -468,7 +470,7 @@ def explain(term):
     searches = [
         q["sql"]
         for q in ctx.captured_queries
-        if q["sql"].startswith("SELECT") and "tickets_immutable_unaccent" in q["sql"]
+        if q["sql"].startswith("SELECT") and SEARCH_TEXT_SQL in q["sql"]
     ]
     for sql in searches:
         with connection.cursor() as cursor:
