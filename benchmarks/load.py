@@ -654,7 +654,7 @@ def build(total, info_path):
 
     # What the load tool needs: the agent's session, a CSRF cookie and its form token.
     client = Client()
-    client.force_login(bench, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(bench, backend="tickets.auth_backend.OneQueryModelBackend")
     request = HttpRequest()
     csrf_token = get_token(request)
     lookup_ids = [tracking_id(i) for i in rng.sample(range(total), min(total, 2000))]

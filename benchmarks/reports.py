@@ -188,7 +188,7 @@ def client():
     c = Client()
     c.force_login(
         User.objects.get(username="supervisora"),
-        backend="django.contrib.auth.backends.ModelBackend",
+        backend="tickets.auth_backend.OneQueryModelBackend",
     )
     return c
 

@@ -261,7 +261,7 @@ def test_the_admin_works_under_the_same_policy(client, ticket):
     boss = User.objects.create_superuser(
         "jefa", "jefa@desarrollosocial.gob.cl", "clave-de-prueba-123"
     )
-    client.force_login(boss, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(boss, backend="tickets.auth_backend.OneQueryModelBackend")
     urls = [reverse("admin:index"), reverse("admin:tickets_ticket_change", args=[ticket.pk])]
     for model in admin.site._registry:
         urls.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))

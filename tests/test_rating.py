@@ -246,6 +246,39 @@ def test_the_ticket_page_in_admin_shows_the_rating_and_comment(client, superviso
     assert "<strong>5/5</strong> · Muy buena" in html and "Muy amables" in html
 
 
+def test_every_resolutions_rating_comes_in_the_tickets_own_query_newest_first(
+    client, supervisor, agent, resolved, django_assert_num_queries
+):
+    Rating.rate(resolved, score=2, comment="Lento")
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        resolved.add_requester_reply(message="Volvió a fallar")
+        resolved.change(user=agent, status=Status.RESOLVED)
+        Rating.rate(resolved, score=5, comment="Bien <b>")
+    stored = [
+        (r.pk, r.resolved_at, r.score, r.comment, r.created_at, r.updated_at)
+        for r in resolved.ratings.all()
+    ]
+    folded = Rating.folded_into(Ticket.objects.all()).get(pk=resolved.pk)
+    with django_assert_num_queries(0):
+        shown = Rating.of(folded)
+    assert [
+        (r.pk, r.resolved_at, r.score, r.comment, r.created_at, r.updated_at) for r in shown
+    ] == stored
+    assert [r.score for r in shown] == [5, 2]
+    client.force_login(supervisor)
+    html = client.get(reverse("admin:tickets_ticket_change", args=[resolved.pk])).content.decode()
+    assert re.search(
+        r"<strong>5/5</strong> · Muy buena · [^<]+ — «Bien &lt;b&gt;»<br>"
+        r"<strong>2/5</strong> · Mala · [^<]+ — «Lento»",
+        html,
+    )
+
+
+def test_a_ticket_never_rated_has_no_ratings_folded(ticket):
+    assert Rating.of(Rating.folded_into(Ticket.objects.all()).get(pk=ticket.pk)) == []
+    assert Rating.of(ticket) == []
+
+
 def test_the_summary_counts_and_averages_any_set_of_ratings(db, agent):
     assert ratings.summary(Rating.objects.all()) == {
         "count": 0,

@@ -1,9 +1,14 @@
 """Agents' free-text search over tickets: the requester's name and address, subject, message.
 
-Accent- and case-insensitive ("rendicion" finds "Rendición"). On PostgreSQL the text
-is matched through a trigram GIN index (pg_trgm) on one expression that folds case and
-accents, created by migration 0005_ticket_search; ``LIKE '%…%'`` on that expression uses
-the index, so a search costs milliseconds at 100,000 tickets instead of a table scan.
+Accent- and case-insensitive ("rendicion" finds "Rendición"). On PostgreSQL the four
+fields are stored once more, folded (lower case, no accents), in a generated column
+with a trigram GIN index (pg_trgm; migrations 0005_ticket_search and
+0012_ticket_search_column): ``LIKE '%…%'`` on it uses the index, and each row the
+index cannot rule out is checked against the stored text instead of folding it again,
+so a search costs milliseconds at 100,000 tickets (benchmarks/search.py). The column is
+not a model field: only this module reads it (migration 0012 says what changing the type
+of one of the four fields then takes). Terms under three characters have no trigram to
+look up, and are a scan of that column.
 SQLite, used in development and tests, folds accents of the stored text itself only for
 ASCII, so it gets a plain ``icontains`` over each field: slower, and accent-sensitive.
 """
@@ -14,14 +19,8 @@ from django.db import connections
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-# The expression of the index (migration 0005_ticket_search): the planner only uses the
-# index for a WHERE clause on the same expression. Columns are qualified because the queue
-# joins category and region, which have a "name" too; the planner matches them all the same.
-SEARCH_TEXT_SQL = (
-    "tickets_immutable_unaccent(lower("
-    "coalesce(tickets_ticket.name, '') || ' ' || coalesce(tickets_ticket.email, '') || ' ' || "
-    "coalesce(tickets_ticket.subject, '') || ' ' || coalesce(tickets_ticket.message, '')))"
-)
+# The folded text (migration 0012), qualified so that no join can make it ambiguous.
+SEARCH_TEXT_SQL = "tickets_ticket.search_folded"
 
 
 def fold(text: str) -> str:

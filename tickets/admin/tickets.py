@@ -227,7 +227,7 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("calificaciones"))
     def ratings(self, ticket):
         """Each resolution's rating, newest first, with the requester's comment."""
-        rows = ticket.ratings.all()
+        rows = Rating.of(ticket)
         return format_html_join(
             mark_safe("<br>"),  # nosec B308  # a constant tag; the values are escaped
             "<strong>{}/5</strong> · {} · {} {}",
@@ -275,7 +275,9 @@ class TicketAdmin(admin.ModelAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         # What the page shows of the ticket's relations, in the query that fetches it.
-        queryset = self.get_queryset(request).select_related("region", "merged_into")
+        queryset = Rating.folded_into(
+            self.get_queryset(request).select_related("region", "merged_into")
+        )
         field = (
             self.model._meta.pk if from_field is None else self.model._meta.get_field(from_field)
         )
