@@ -7,6 +7,7 @@ mail exists if and only if the change does. ``send_queued_mail`` sends them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,9 +30,10 @@ log = logging.getLogger(__name__)
 REPLY_MARKER = _("—— Escriba su respuesta sobre esta línea ——")
 
 
-def _queue(
+def _render(
     kind: str, recipients, *, ticket: Ticket | None = None, language: str = "es", **ctx
 ) -> list[OutgoingEmail]:
+    """One message's outbox rows, one per recipient, not saved yet (``_save`` writes them)."""
     ctx.setdefault("ticket", ticket)
     ctx["site_url"] = settings.PUBLIC_SITE_URL
     ctx["site_name"] = settings.SITE_NAME
@@ -64,13 +66,22 @@ def _queue(
         if row.last_error:
             row.state = OutgoingEmail.State.FAILED
         rows.append(row)
+    return rows
+
+
+def _save(rows: list[OutgoingEmail]) -> list[OutgoingEmail]:
+    """Write rendered rows in one INSERT and hand the sendable ones to the outbox."""
     OutgoingEmail.objects.bulk_create(rows)
     for row in rows:
         if row.state == OutgoingEmail.State.FAILED:
-            log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, kind)
+            log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, row.kind)
     ids = [r.pk for r in rows if r.pk and r.state == OutgoingEmail.State.QUEUED]
     outbox.after_commit(ids)
     return rows
+
+
+def _queue(kind: str, recipients, **kwargs) -> list[OutgoingEmail]:
+    return _save(_render(kind, recipients, **kwargs))
 
 
 def _agent_addresses(ticket: Ticket) -> set[str]:
@@ -142,13 +153,20 @@ def ticket_merged(duplicate: Ticket, main: Ticket) -> None:
         )
 
 
-def ticket_closed_automatically(ticket: Ticket) -> None:
-    _queue(
-        "ticket_closed_automatically",
-        [ticket.email],
-        ticket=ticket,
-        language=ticket.language,
-        rating_url=ratings.rating_url(ticket),
+def tickets_closed_automatically(tickets: Iterable[Ticket]) -> None:
+    """Each ticket's notice, all written in one INSERT: cron closes stalled tickets in batches."""
+    _save(
+        [
+            row
+            for ticket in tickets
+            for row in _render(
+                "ticket_closed_automatically",
+                [ticket.email],
+                ticket=ticket,
+                language=ticket.language,
+                rating_url=ratings.rating_url(ticket),
+            )
+        ]
     )
 
 

@@ -123,6 +123,18 @@ class NonWorkingDay(models.Model):
         )
         return frozenset(q.values_list("date", flat=True))
 
+    @classmethod
+    def dates_by_region(
+        cls, region_ids, start: datetime.date, end: datetime.date
+    ) -> dict[int, frozenset[datetime.date]]:
+        """``dates_for`` of several regions (by pk) in one query: region pk -> its days off."""
+        national, own = set(), {pk: set() for pk in region_ids}
+        q = cls.objects.filter(date__gte=start, date__lte=end)
+        q = q.filter(Q(region__isnull=True) | Q(region__in=own))
+        for region_id, day in q.values_list("region_id", "date"):
+            (national if region_id is None else own[region_id]).add(day)
+        return {pk: frozenset(national | days) for pk, days in own.items()}
+
 
 class CannedResponse(models.Model):
     title = models.CharField(_("título"), max_length=120, unique=True)

@@ -6,7 +6,7 @@ by hand. Each verb records history and queues its e-mails in one transaction.
 """
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -271,16 +271,24 @@ class Ticket(models.Model):
         self.requester_due_at = None
         self.awaiting_information = False
 
-    def business_hours_since_created(self, end) -> float:
-        """Working hours from the ticket's creation to ``end``, by its region's calendar."""
+    def _days_since_created(self, end) -> tuple[date, date]:
+        """The first and last day whose extra days off count from the ticket's creation to ``end``."""
         tz = business_calendar.TIME_ZONE
-        first = timezone.localtime(self.created_at, tz).date() - timedelta(days=1)
-        last = timezone.localtime(end, tz).date() + timedelta(days=1)
+        return (
+            timezone.localtime(self.created_at, tz).date() - timedelta(days=1),
+            timezone.localtime(end, tz).date() + timedelta(days=1),
+        )
+
+    def business_hours_since_created(self, end, *, extra_days=None) -> float:
+        """Working hours from the ticket's creation to ``end``, by its region's calendar.
+
+        ``extra_days``: the region's extra days off over (at least) ``_days_since_created``,
+        from a caller that read them once for many tickets; read here otherwise.
+        """
+        if extra_days is None:
+            extra_days = NonWorkingDay.dates_for(self.region, *self._days_since_created(end))
         spent = business_calendar.business_hours_between(
-            self.created_at,
-            end,
-            subdiv=self.region.holiday_subdiv,
-            extra_days=NonWorkingDay.dates_for(self.region, first, last),
+            self.created_at, end, subdiv=self.region.holiday_subdiv, extra_days=extra_days
         )
         return round(spent.total_seconds() / 3600, 4)
 
@@ -296,9 +304,9 @@ class Ticket(models.Model):
     #   * lock, then decide: ``_lock()`` re-reads STATE_FIELDS under SELECT … FOR UPDATE,
     #     the verb decides on what it read and saves only STATE_FIELDS (people's actions:
     #     replies, resolve, change);
-    #   * compare and swap: one conditional UPDATE whose WHERE is what the copy saw, and
-    #     the verb acts only if it changed exactly one row (cron's ``close_stalled``, where
-    #     losing a race means "someone got there first, skip it").
+    #   * lock or skip, then compare: cron's ``close_stalled_batch`` locks a batch's rows
+    #     with SKIP LOCKED and acts only on those still as the copies saw them, where
+    #     losing a race means "someone got there first, skip it".
     # A verb that changes no state (an internal note) needs neither.
     @classmethod
     @transaction.atomic
@@ -386,12 +394,16 @@ class Ticket(models.Model):
         self.save(update_fields=self.STATE_FIELDS)
 
     def record(self, field: str, old, new, *, actor=None, actor_kind: str = "agent") -> None:
+        self._event(field, old, new, actor=actor, actor_kind=actor_kind).save(force_insert=True)
+
+    def _event(self, field, old, new, *, actor=None, actor_kind="agent") -> "TicketEvent":
+        """The history row ``record`` writes, unsaved (a batch writes many in one INSERT)."""
         # History is read by staff in the Spanish admin: store labels in Spanish
         # whatever language the requester who caused the change was browsing in.
         with translation.override(settings.LANGUAGE_CODE):
             old_value = str(old) if old is not None else ""
             new_value = str(new) if new is not None else ""
-        TicketEvent.objects.create(
+        return TicketEvent(
             ticket=self,
             actor=actor,
             actor_kind=actor_kind,
@@ -645,66 +657,143 @@ class Ticket(models.Model):
         main.refresh_from_db()
 
     def close_stalled(self, now=None) -> bool:
-        """Close a ticket whose requester never answered; False if someone got there first.
+        """Close this ticket if its requester never answered; False if someone got there first.
+
+        ``close_stalled_batch`` of one ticket: six queries.
+        """
+        return bool(Ticket.close_stalled_batch([self], now or timezone.now()))
+
+    # What closing a stalled ticket changes on the row, and so on the caller's copies.
+    CLOSING_FIELDS = [
+        "status",
+        "closed_at",
+        "closed_by_system",
+        "staff_due_at",
+        "requester_due_at",
+        "updated_at",
+        "reply_count",
+        "last_replier",
+        "resolution_business_hours",
+    ]
+
+    @classmethod
+    def close_stalled_batch(cls, tickets, now: datetime) -> list["Ticket"]:
+        """Close the tickets whose requester never answered; return those this call closed.
 
         "Cerrado" when the last public agent reply asked for information, else
-        "Resuelto". The conditional UPDATE is the claim: it matches only while the row
-        is still "Respondido" with the deadline and the kind of answer this copy saw,
-        so a second cron run, a requester reply or a new agent answer racing with us
-        makes it match nothing. Claim, system reply, history and notice commit
-        together or not at all, so a failure half-way leaves the ticket to the next run.
-        Five queries: the extra days off (for the resolution time), the claim, the history
-        row, the system reply, the outbox row.
+        "Resuelto", with a system reply, a history row and a notice each. A ticket
+        closes only if its row is still what the caller's copy saw: "Respondido", due
+        at ``now``, with the same deadline and the same kind of answer, so a requester
+        reply or a new agent answer since the copy was read keeps it open.
+
+        Written per batch, not per ticket (cron closes thousands at once): the lock,
+        the extra days off (for the resolution times), the claim, and one INSERT each
+        for the history, the system replies and the notices. Six queries, however
+        many tickets. All or nothing, in memory too: a failure rolls every ticket
+        back and leaves the copies as they were, so the caller can try them one by
+        one (close_stalled_tickets does, to find the one that fails).
         """
-        now = now or timezone.now()
-        new = Status.CLOSED if self.awaiting_information else Status.RESOLVED
-        with transaction.atomic():
-            claimed = Ticket.objects.filter(
-                pk=self.pk,
-                status=Status.ANSWERED,
-                awaiting_information=self.awaiting_information,
-                requester_due_at=self.requester_due_at,
-                requester_due_at__lte=now,
-            ).update(
-                status=new,
-                closed_at=now,
-                closed_by_system=True,
-                staff_due_at=None,
-                requester_due_at=None,
-                updated_at=now,
-                # Counted here rather than in a second UPDATE: one query fewer per ticket.
-                reply_count=F("reply_count") + 1,
-                last_replier=settings.SITE_NAME,
-                resolution_business_hours=self.business_hours_since_created(now),
-            )
-            if claimed != 1:
-                return False
-            self.status, self.closed_at, self.closed_by_system = new, now, True
-            self.staff_due_at = self.requester_due_at = None
-            self.updated_at, self.last_replier = now, settings.SITE_NAME
-            self.reply_count += 1
-            # The claim proves the row was "Respondido", whatever this copy said.
-            self.record("status", Status.ANSWERED.label, Status(new).label, actor_kind="system")
-            # Stored text, so written in the requester's language like the notice.
-            with translation.override(self.language):
-                message = (
-                    gettext(
-                        "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
-                    )
-                    if new == Status.CLOSED
-                    else gettext(
-                        "Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo."
-                    )
-                )
-            Reply.objects.create(
-                ticket=self,
+        tickets = list(tickets)
+        before = [(t, {f: getattr(t, f) for f in cls.CLOSING_FIELDS}) for t in tickets]
+        try:
+            with transaction.atomic():
+                return cls._close_stalled_locked(tickets, now)
+        except BaseException:
+            for t, fields in before:
+                for f, value in fields.items():
+                    setattr(t, f, value)
+            raise
+
+    @classmethod
+    def _close_stalled_locked(cls, tickets, now) -> list["Ticket"]:
+        if not tickets:
+            return []
+        # The claim: lock first, then update what we locked. A conditional UPDATE alone
+        # says how many rows it changed, not which, and a re-read cannot tell our
+        # closings from those of a run with the same clock. SKIP LOCKED: a row another
+        # run is closing (or an agent is changing) is left to it, so two runs at once
+        # never close a ticket twice or send two notices, and never wait for each
+        # other; a ticket skipped because an agent held it closes on the next run.
+        # NO KEY: a reply or an access-log row being written for the ticket (a key
+        # share lock) is no reason to skip it. SQLite ignores FOR UPDATE, but its
+        # IMMEDIATE transactions hold the write lock from the first statement: nobody
+        # writes between this read and our UPDATE.
+        rows = (
+            cls.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(pk__in=[t.pk for t in tickets], status=Status.ANSWERED)
+            .filter(requester_due_at__lte=now)
+            .order_by()
+            .values_list("pk", "awaiting_information", "requester_due_at")
+        )
+        fresh = {pk: (info, due) for pk, info, due in rows}
+        mine = [
+            t for t in tickets if fresh.get(t.pk) == (t.awaiting_information, t.requester_due_at)
+        ]
+        if not mine:
+            return []
+        # The business calendar's extra days off read once for the batch, not per ticket.
+        windows = [t._days_since_created(now) for t in mine]
+        first, last = min(w[0] for w in windows), max(w[1] for w in windows)
+        extra = NonWorkingDay.dates_by_region({t.region_id for t in mine}, first, last)
+        hours = {
+            t.pk: t.business_hours_since_created(now, extra_days=extra[t.region_id]) for t in mine
+        }
+        claimed = Ticket.objects.filter(pk__in=hours, status=Status.ANSWERED).update(
+            status=models.Case(
+                models.When(awaiting_information=True, then=models.Value(Status.CLOSED)),
+                default=models.Value(Status.RESOLVED),
+                output_field=models.CharField(),
+            ),
+            closed_at=now,
+            closed_by_system=True,
+            staff_due_at=None,
+            requester_due_at=None,
+            updated_at=now,
+            reply_count=F("reply_count") + 1,
+            last_replier=settings.SITE_NAME,
+            resolution_business_hours=models.Case(
+                *(models.When(pk=pk, then=models.Value(h)) for pk, h in hours.items()),
+                output_field=models.FloatField(),
+            ),
+        )
+        if claimed != len(mine):
+            # Every one of these rows is locked by us: this is a bug, not a race.
+            raise RuntimeError(f"close_stalled: {claimed} of {len(mine)} locked tickets changed")
+        for t in mine:
+            t.status = Status.CLOSED if t.awaiting_information else Status.RESOLVED
+            t.closed_at, t.closed_by_system = now, True
+            t.staff_due_at = t.requester_due_at = None
+            t.updated_at, t.last_replier = now, settings.SITE_NAME
+            t.reply_count += 1
+            t.resolution_business_hours = hours[t.pk]
+        # The claim proves each row was "Respondido", whatever the copy said.
+        TicketEvent.objects.bulk_create(
+            t._event("status", Status.ANSWERED.label, Status(t.status).label, actor_kind="system")
+            for t in mine
+        )
+        Reply.objects.bulk_create(
+            Reply(
+                ticket=t,
                 kind=Reply.Kind.SYSTEM,
                 author_name=settings.SITE_NAME,
-                message=message,
+                message=t._closed_automatically_text(),
                 created_at=now,
             )
-            emails.ticket_closed_automatically(self)
-        return True
+            for t in mine
+        )
+        emails.tickets_closed_automatically(mine)
+        return mine
+
+    def _closed_automatically_text(self) -> str:
+        # Stored text, so written in the requester's language like the notice.
+        with translation.override(self.language):
+            if self.status == Status.CLOSED:
+                return gettext(
+                    "Ticket cerrado automáticamente: no recibimos la información solicitada dentro del plazo."
+                )
+            return gettext(
+                "Ticket marcado como Resuelto automáticamente: no hubo respuesta dentro del plazo."
+            )
 
     # An anonymized ticket's address is "anonimizado-<number>@invalid": no form
     # accepts a domain without a dot, so no real requester has it, and the outbox
