@@ -28,6 +28,13 @@ from django.utils import timezone
 from django.utils.formats import date_format, get_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+# Django's own messages, translated by Django's catalogue: held in names so that
+# makemessages does not copy them, untranslated, into ours.
+SORT_REMOVE = "Remove from sorting"
+SORT_TOGGLE = "Toggle sorting"
+SORT_PRIORITY = "Sorting priority: %(priority_number)s"
 
 # Any text that cannot be a primary key: the change URL is reversed once per page
 # with it and each row's key is put in its place.
@@ -138,12 +145,17 @@ def rows(cl: ChangeList) -> SafeString:
 
 def context(cl: ChangeList) -> dict:
     """What ``admin/tickets/ticket/queue_results.html`` needs: admin's headers and our rows."""
-    if not queue_table_supported(cl):
-        return {**admin_result_list(cl), "rows": None}
-    headers = list(result_headers(cl))
-    return {
-        "cl": cl,
-        "result_headers": headers,
-        "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
-        "rows": rows(cl),
-    }
+    if queue_table_supported(cl):
+        headers = list(result_headers(cl))
+        ctx = {
+            "cl": cl,
+            "result_headers": headers,
+            "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
+            "rows": rows(cl),
+        }
+    else:
+        ctx = {**admin_result_list(cl), "rows": None}
+    for h in ctx["result_headers"]:
+        if h.get("sort_priority"):
+            h["priority_title"] = gettext(SORT_PRIORITY) % {"priority_number": h["sort_priority"]}
+    return {**ctx, "sort_remove": gettext(SORT_REMOVE), "sort_toggle": gettext(SORT_TOGGLE)}
