@@ -20,6 +20,7 @@ from tickets import business_calendar as bc
 from tickets.business_calendar import (
     add_business_hours,
     business_hours_between,
+    business_hours_since,
     is_working_day,
     next_working_moment,
 )
@@ -235,6 +236,34 @@ def test_around_the_clock_working_time_is_real_elapsed_time_even_across_dst(star
     with override_settings(BUSINESS_HOURS=AROUND_THE_CLOCK):
         assert business_hours_between(start, end, subdiv=None) == length
         assert utc(add_business_hours(start, length, subdiv=None)) == utc(end)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [DEFAULT_HOURS, LUNCH_BREAK, NIGHT_SHIFT, AROUND_THE_CLOCK],
+    ids=["default", "lunch-break", "night-shift", "around-the-clock"],
+)
+@examples
+@given(
+    end=st.one_of(any_moment, moments_around_dst_changes()),
+    before=st.lists(st.integers(-3 * 24 * 60, 400 * 24 * 60), max_size=8),
+    subdiv=subdivs,
+    data=st.data(),
+)
+def test_hours_since_many_starts_are_each_the_hours_between_that_start_and_the_end(
+    schedule, end, before, subdiv, data
+):
+    # Starts up to 400 days before the end, and a few after it (no working time).
+    starts = [later(end, timedelta(minutes=-m)) for m in before]
+    extra = data.draw(extra_days_near(later(end, -timedelta(days=10))))
+    with override_settings(BUSINESS_HOURS=schedule):
+        assert business_hours_since(starts, end, subdiv=subdiv, extra_days=extra) == [
+            business_hours_between(s, end, subdiv=subdiv, extra_days=extra) for s in starts
+        ]
+
+
+def test_hours_since_no_start_is_an_empty_list():
+    assert business_hours_since([], at(2026, 10, 5, 9), subdiv="RM") == []
 
 
 # --- DST, by hand -----------------------------------------------------------------

@@ -6,6 +6,7 @@ by hand. Each verb records history and queues its e-mails in one transaction.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -23,6 +24,11 @@ from .reference import Category, NonWorkingDay, Region
 # The widest positive integer a PositiveIntegerField holds on every database (PostgreSQL's
 # integer): a longer number typed anywhere cannot be a ticket or project number.
 MAX_POSITIVE_INT = 2_147_483_647
+
+
+def _as_hours(spent: timedelta) -> float:
+    """Working time as the reports store it: hours, rounded to 4 decimals."""
+    return round(spent.total_seconds() / 3600, 4)
 
 
 class Status(models.TextChoices):
@@ -279,18 +285,40 @@ class Ticket(models.Model):
             timezone.localtime(end, tz).date() + timedelta(days=1),
         )
 
-    def business_hours_since_created(self, end, *, extra_days=None) -> float:
-        """Working hours from the ticket's creation to ``end``, by its region's calendar.
-
-        ``extra_days``: the region's extra days off over (at least) ``_days_since_created``,
-        from a caller that read them once for many tickets; read here otherwise.
-        """
-        if extra_days is None:
-            extra_days = NonWorkingDay.dates_for(self.region, *self._days_since_created(end))
+    def business_hours_since_created(self, end) -> float:
+        """Working hours from the ticket's creation to ``end``, by its region's calendar."""
         spent = business_calendar.business_hours_between(
-            self.created_at, end, subdiv=self.region.holiday_subdiv, extra_days=extra_days
+            self.created_at,
+            end,
+            subdiv=self.region.holiday_subdiv,
+            extra_days=NonWorkingDay.dates_for(self.region, *self._days_since_created(end)),
         )
-        return round(spent.total_seconds() / 3600, 4)
+        return _as_hours(spent)
+
+    @staticmethod
+    def _resolution_hours(tickets, end) -> dict[int, float]:
+        """``business_hours_since_created(end)`` of each ticket (by pk), for a batch.
+
+        The extra days off are read once for all the regions, and each region's
+        calendar is walked once for all its tickets, instead of once per ticket.
+        """
+        windows = [t._days_since_created(end) for t in tickets]
+        extra = NonWorkingDay.dates_by_region(
+            {t.region_id for t in tickets}, min(w[0] for w in windows), max(w[1] for w in windows)
+        )
+        by_region = {}
+        for t in tickets:
+            by_region.setdefault(t.region_id, []).append(t)
+        hours = {}
+        for region_id, group in by_region.items():
+            spent = business_calendar.business_hours_since(
+                [t.created_at for t in group],
+                end,
+                subdiv=group[0].region.holiday_subdiv,
+                extra_days=extra[region_id],
+            )
+            hours.update((t.pk, _as_hours(s)) for t, s in zip(group, spent, strict=True))
+        return hours
 
     def _note_first_answer(self, user, now):
         if self.first_public_answer_at is None:
@@ -659,7 +687,8 @@ class Ticket(models.Model):
     def close_stalled(self, now=None) -> bool:
         """Close this ticket if its requester never answered; False if someone got there first.
 
-        ``close_stalled_batch`` of one ticket: six queries.
+        ``close_stalled_batch`` of one ticket: six queries. Also False while another
+        transaction holds the row (it is skipped, not waited for).
         """
         return bool(Ticket.close_stalled_batch([self], now or timezone.now()))
 
@@ -677,7 +706,7 @@ class Ticket(models.Model):
     ]
 
     @classmethod
-    def close_stalled_batch(cls, tickets, now: datetime) -> list["Ticket"]:
+    def close_stalled_batch(cls, tickets: Iterable["Ticket"], now: datetime) -> list["Ticket"]:
         """Close the tickets whose requester never answered; return those this call closed.
 
         "Cerrado" when the last public agent reply asked for information, else
@@ -689,7 +718,8 @@ class Ticket(models.Model):
         Written per batch, not per ticket (cron closes thousands at once): the lock,
         the extra days off (for the resolution times), the claim, and one INSERT each
         for the history, the system replies and the notices. Six queries, however
-        many tickets. All or nothing, in memory too: a failure rolls every ticket
+        many tickets (on SQLite, Django splits an INSERT past 999 parameters: 76
+        notices). All or nothing, in memory too: a failure rolls every ticket
         back and leaves the copies as they were, so the caller can try them one by
         one (close_stalled_tickets does, to find the one that fails).
         """
@@ -731,14 +761,8 @@ class Ticket(models.Model):
         ]
         if not mine:
             return []
-        # The business calendar's extra days off read once for the batch, not per ticket.
-        windows = [t._days_since_created(now) for t in mine]
-        first, last = min(w[0] for w in windows), max(w[1] for w in windows)
-        extra = NonWorkingDay.dates_by_region({t.region_id for t in mine}, first, last)
-        hours = {
-            t.pk: t.business_hours_since_created(now, extra_days=extra[t.region_id]) for t in mine
-        }
-        claimed = Ticket.objects.filter(pk__in=hours, status=Status.ANSWERED).update(
+        hours = cls._resolution_hours(mine, now)
+        claimed = cls.objects.filter(pk__in=hours, status=Status.ANSWERED).update(
             status=models.Case(
                 models.When(awaiting_information=True, then=models.Value(Status.CLOSED)),
                 default=models.Value(Status.RESOLVED),
