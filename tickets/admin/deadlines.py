@@ -4,10 +4,8 @@ Worked out for a page of tickets at once, each in its region's calendar, with on
 query for the extra days off of every region (NonWorkingDay), however many rows.
 """
 
-from collections import defaultdict
 from datetime import timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
@@ -25,14 +23,7 @@ def _days_off(tickets, now) -> dict:
     """{region_id: frozenset of extra days off (national ones included)} for the page's tickets."""
     today = timezone.localtime(now, business_calendar.TIME_ZONE).date()
     first, last = today - WINDOW - timedelta(days=1), today + WINDOW + timedelta(days=1)
-    regions = {t.region_id for t in tickets}
-    rows = NonWorkingDay.objects.filter(date__gte=first, date__lte=last).filter(
-        Q(region__isnull=True) | Q(region_id__in=regions)
-    )
-    national, by_region = set(), defaultdict(set)
-    for region_id, day in rows.values_list("region_id", "date"):
-        (national if region_id is None else by_region[region_id]).add(day)
-    return {r: frozenset(national | by_region[r]) for r in regions}
+    return NonWorkingDay.dates_by_region({t.region_id for t in tickets}, first, last)
 
 
 def describe(hours: float) -> str:

@@ -287,13 +287,7 @@ class Ticket(models.Model):
 
     def business_hours_since_created(self, end) -> float:
         """Working hours from the ticket's creation to ``end``, by its region's calendar."""
-        spent = business_calendar.business_hours_between(
-            self.created_at,
-            end,
-            subdiv=self.region.holiday_subdiv,
-            extra_days=NonWorkingDay.dates_for(self.region, *self._days_since_created(end)),
-        )
-        return _as_hours(spent)
+        return Ticket._resolution_hours([self], end)[self.pk]
 
     @staticmethod
     def _resolution_hours(tickets, end) -> dict[int, float]:
