@@ -1,4 +1,7 @@
+import re
+
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from tests.conftest import make_ticket, pdf, png
 from tickets import data_requests
@@ -255,3 +258,40 @@ def test_replies_written_without_the_verbs_show_at_once(client, ticket, agent):
         ticket=ticket, kind=Reply.Kind.AGENT, author_name="Ana", message="Importada"
     )
     assert "Importada" in page(client, ticket).content.decode()
+
+
+# --- the whole page kept per state, filled in with each visitor's CSRF token -----------------
+def csrf_tokens(html):
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+
+
+def test_each_visitor_of_a_kept_page_gets_their_own_csrf_token_and_can_reply(ticket, db):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    page(first, ticket)  # renders and keeps the page
+    for client in (first, second):
+        html = page(client, ticket).content.decode()
+        (token,) = csrf_tokens(html)  # the language form and the reply form: the same token
+        r = client.post(
+            f"/ticket/{ticket.tracking_id}/responder/",
+            {"csrfmiddlewaretoken": token, "message": f"Respuesta con {token[:6]}"},
+        )
+        assert r.status_code == 302
+    assert csrf_tokens(page(first, ticket).content.decode()) != csrf_tokens(
+        page(second, ticket).content.decode()
+    )
+    assert Reply.objects.filter(ticket=ticket, kind=Reply.Kind.REQUESTER).count() == 2
+
+
+def test_a_kept_page_shows_a_status_changed_without_the_verbs_at_once(client, ticket):
+    assert ">Nuevo<" in page(client, ticket).content.decode()
+    type(ticket).objects.filter(pk=ticket.pk).update(status=Status.IN_PROGRESS)
+    html = page(client, ticket).content.decode()
+    assert ">En curso<" in html and ">Nuevo<" not in html
+
+
+def test_a_message_waiting_for_the_requester_is_shown_not_the_kept_page(client, ticket):
+    page(client, ticket)
+    client.post(f"/ticket/{ticket.tracking_id}/responder/", {"message": "Adjunto lo pedido"})
+    html = page(client, ticket).content.decode()
+    assert "Su respuesta fue agregada al ticket." in html
+    assert "Su respuesta fue agregada al ticket." not in page(client, ticket).content.decode()

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from tickets import emails, tracking, uploads
+from tickets import emails, reference_choices, tracking, uploads
 from tickets.clientip import client_ip
 from tickets.data_requests import record_access
 from tickets.downloads import attachment_response
@@ -35,10 +36,11 @@ from tickets.forms import (
     SubmitTicketForm,
 )
 from tickets.models import Attachment, Reply, Status, Ticket
+from tickets.models.rating import rating_open_until
 from tickets.ratelimit import allow
 from tickets.session_store import keep_response_if_session_fails
 from tickets.submission import submit_ticket
-from tickets.views import blank_form
+from tickets.views import blank_form, filled_in
 from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, found_ticket, ratelimit, throttle_failed_lookups
 
@@ -121,7 +123,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 )
                 remember_submission(request, ticket)
                 return response
-    elif blank_form.servable(request):
+    elif filled_in.servable(request):
         return blank_form.page(request, ip, partial(render_blank_form, request, ip))
     else:
         form = SubmitTicketForm()
@@ -137,7 +139,7 @@ def render_blank_form(request: HttpRequest, ip: str, marked: bool) -> HttpRespon
         return render(request, "tickets/submit.html", {"form": SubmitTicketForm(), "ip": ip})
     form = SubmitTicketForm(initial={"submission_token": blank_form.SUBMISSION_MARK})
     form.fields["captcha"].widget.fixed_key = blank_form.CAPTCHA_MARK
-    context = {"form": form, "ip": blank_form.IP_MARK, "csrf_token": blank_form.CSRF_MARK}
+    context = {"form": form, "ip": blank_form.IP_MARK, "csrf_token": filled_in.CSRF_MARK}
     return render(request, "tickets/submit.html", context)
 
 
@@ -281,7 +283,34 @@ def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
     with transaction.atomic():
         found_ticket(request)
         record_access(request, ticket, "public_view")
+    if filled_in.servable(request) and rating_open_until(ticket) is None:
+        return kept_ticket_page(request, ticket)
     return render_ticket(request, ticket)
+
+
+def kept_ticket_page(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """The page as rendered for the ticket's present state, with this request's CSRF token.
+
+    Not for a finished ticket: its rating box changes with the clock. Category names come
+    with the page, so a renamed one shows within the time the form's lists are kept.
+    """
+    key = ":".join(
+        (
+            "ticket-page",
+            str(ticket.pk),
+            get_language(),
+            str(reference_choices.generation()),
+            request.path,
+            ticket_state(ticket),
+        )
+    )
+
+    def render_page(marked: bool) -> HttpResponse:
+        extra = {"csrf_token": filled_in.CSRF_MARK} if marked else {}
+        return render_ticket(request, ticket, extra=extra)
+
+    values = {filled_in.CSRF_MARK: lambda: get_token(request)}
+    return filled_in.page(key, render_page, values, reference_choices.CHOICES_SECONDS)
 
 
 # What the requester's conversation is made of, read with the ticket itself (subqueries on
@@ -308,35 +337,31 @@ def with_conversation_rows(q: QuerySet) -> QuerySet:
     return q.annotate(**CONVERSATION_ROWS)
 
 
-def conversation_html(ticket: Ticket) -> str:
-    """The requester's view of the conversation, rendered once per state of the ticket.
+def ticket_state(ticket: Ticket) -> str:
+    """A digest of everything the ticket's pages show that can change.
 
-    The key holds everything the fragment shows that can change: the ticket's own fields
-    (name and address change when a requester's data is rectified or erased), its last
-    update, and its reply and file rows as they are in the table. So a stale fragment is
-    never found, whichever process made the change, verbs or not. Cached, the page skips
-    two queries and most of its template work (benchmarks/RESULTS.md).
+    The ticket's own row as read (its status, its requester's name and address, which
+    change when data is rectified or erased…) and its reply and file rows as they are in
+    the table: a stale page or fragment is never found, whichever process made the
+    change, through the verbs or not.
     """
     if not hasattr(ticket, "conv_last_reply"):
         rows = with_conversation_rows(Ticket.objects.filter(pk=ticket.pk))
         for name, value in rows.values(*CONVERSATION_ROWS).get().items():
             setattr(ticket, name, value)
-    state = "|".join(
-        str(v)
-        for v in (
-            ticket.updated_at.timestamp(),
-            ticket.reply_count,
-            ticket.name,
-            ticket.email,
-            ticket.region_id,
-            ticket.project_number,
-            ticket.conv_last_reply,
-            ticket.conv_replies,
-            ticket.conv_last_file,
-        )
-    )
-    digest = hashlib.blake2b(state.encode(), digest_size=12).hexdigest()
-    key = f"conversation:{ticket.pk}:{get_language()}:{digest}"
+    row = ticket.__dict__
+    state = [row.get(f.attname) for f in Ticket._meta.concrete_fields]
+    state += [row[name] for name in CONVERSATION_ROWS]
+    return hashlib.blake2b(repr(state).encode(), digest_size=12).hexdigest()
+
+
+def conversation_html(ticket: Ticket) -> str:
+    """The requester's view of the conversation, rendered once per state of the ticket.
+
+    Cached, a page shown again with a form's errors skips two queries and most of its
+    template work (benchmarks/RESULTS.md).
+    """
+    key = f"conversation:{ticket.pk}:{get_language()}:{ticket_state(ticket)}"
     html = fragments.get(key)
     if html is None:
         ticket_files, replies = ticket.conversation(internal=False)
@@ -359,6 +384,7 @@ def render_ticket(
     ticket: Ticket,
     reply_form: ReplyForm | None = None,
     rating_form: RatingForm | None = None,
+    extra: dict | None = None,
 ) -> HttpResponse:
     """The ticket page, also shown again (400) with a reply or rating form's errors."""
     ctx = {
@@ -367,6 +393,7 @@ def render_ticket(
         "reply_form": reply_form or ReplyForm(),
         "can_resolve": ticket.status != Status.RESOLVED,
         "rating_form": rating_form,
+        **(extra or {}),
     }
     status = 400 if reply_form is not None or rating_form is not None else 200
     return render(request, "tickets/ticket.html", ctx, status=status)
