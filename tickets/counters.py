@@ -9,13 +9,17 @@ the commit, so no count is lost and each request sees its own number. The ORM ha
 no increment-on-conflict that returns the new value, hence the SQL.
 
 Keys carry their window's number, so a window's row is never reset, only deleted
-once expired: when a key starts a new row, the expired ones go.
+once expired: when a key starts a new row, the expired ones go. Counts are
+bookkeeping (``tickets.bookkeeping``): their commits do not wait for the disk.
 """
 
+import time
 from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
+
+from tickets.bookkeeping import bookkeeping
 
 # On tickets.models.RateLimitCounter's table, named here rather than imported: the
 # models import the e-mails, which import the rate limits, which import this.
@@ -25,15 +29,22 @@ INCREMENT = (
 )
 DELETE_EXPIRED = "DELETE FROM tickets_ratelimitcounter WHERE expires_at < %s"
 CURRENT = "SELECT count FROM tickets_ratelimitcounter WHERE key = %s"
+# A new key sweeps the expired ones away, at most once a minute per process: a look-up
+# that finds its ticket gives its count back to 0, so its next one starts a "new" key.
+SWEEP_SECONDS = 60
+_swept_at = -SWEEP_SECONDS
 DECREMENT = "UPDATE tickets_ratelimitcounter SET count = count - 1 WHERE key = %s AND count > 0"
 
 
 def increment(key: str, *, expires_at: datetime) -> int:
     """Add one to ``key``'s count (creating it at 1) and return the new count."""
-    with connection.cursor() as cursor:
+    global _swept_at
+    now = time.time()
+    with bookkeeping(), connection.cursor() as cursor:
         cursor.execute(INCREMENT, [key, connection.ops.adapt_datetimefield_value(expires_at)])
         count = cursor.fetchone()[0]
-        if count == 1:
+        if count == 1 and now - _swept_at >= SWEEP_SECONDS:
+            _swept_at = now
             cursor.execute(
                 DELETE_EXPIRED, [connection.ops.adapt_datetimefield_value(timezone.now())]
             )
@@ -50,5 +61,5 @@ def current(key: str) -> int:
 
 def decrement(key: str) -> None:
     """Take one back from ``key``'s count (never below zero); nothing if it has no row."""
-    with connection.cursor() as cursor:
+    with bookkeeping(), connection.cursor() as cursor:
         cursor.execute(DECREMENT, [key])

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import emails, reference_choices, tracking, uploads
+from tickets.bookkeeping import bookkeeping
 from tickets.clientip import client_ip
 from tickets.data_requests import record_access
 from tickets.downloads import attachment_response
@@ -279,8 +280,8 @@ def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
         # A merged duplicate: its ID keeps working and leads to the ticket it is now part of.
         remember(request, ticket.merged_into)
         return redirect(ticket.merged_into.get_absolute_url())
-    # The returned look-up place and the access-log row: one commit, not two.
-    with transaction.atomic():
+    # The returned look-up place and the access-log row: one commit, not waiting for the disk.
+    with bookkeeping():
         found_ticket(request)
         record_access(request, ticket, "public_view")
     if filled_in.servable(request) and rating_open_until(ticket) is None:
@@ -451,5 +452,7 @@ def attachment(request: HttpRequest, tracking_id: str, pk: int) -> HttpResponse:
         ticket=ticket,
     )
     response = attachment_response(f)
-    record_access(request, ticket, "public_download")
+    with bookkeeping():
+        found_ticket(request)
+        record_access(request, ticket, "public_download")
     return response

@@ -1,0 +1,61 @@
+"""Counters and the public access log commit without waiting for the disk; nothing else does."""
+
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+
+from tests.conftest import make_ticket
+from tickets import ratelimit
+from tickets.bookkeeping import bookkeeping
+from tickets.models import AccessLog
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's"
+    ),
+]
+
+
+def synchronous_commit():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_a_bookkeeping_transaction_does_not_wait_and_the_next_one_does():
+    with bookkeeping():
+        assert synchronous_commit() == "off"
+    with transaction.atomic():
+        assert synchronous_commit() == "on"
+
+
+def test_inside_a_durable_transaction_bookkeeping_leaves_its_commit_durable():
+    with transaction.atomic():
+        with bookkeeping():
+            AccessLog.objects.create(ticket_id=None, kind="public_view")
+        assert synchronous_commit() == "on"
+
+
+def test_a_counter_still_counts_and_another_connection_sees_it_at_once():
+    assert ratelimit.hit("lookup", "198.51.100.7").count == 1
+    assert ratelimit.hit("lookup", "198.51.100.7").count == 2
+    seen = []
+    # Django gives each thread its own connection: this one reads what was committed.
+    thread = threading.Thread(
+        target=lambda: (
+            seen.append(ratelimit.peek("lookup", "198.51.100.7").count),
+            connections.close_all(),
+        )
+    )
+    thread.start()
+    thread.join()
+    assert seen == [2]
+
+
+def test_a_ticket_page_view_leaves_its_access_log_row(client):
+    t = make_ticket()
+    assert client.get(f"/ticket/{t.tracking_id}/").status_code == 200
+    assert AccessLog.objects.filter(ticket=t, kind="public_view").count() == 1
+    assert ratelimit.peek("lookup", "127.0.0.1").count == 0
