@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.conftest import make_ticket, pdf, submission_data
 from tickets.admin import deadlines
-from tickets.models import MergeError, OutgoingEmail, Reply, Status, Ticket, TicketEvent
+from tickets.models import MergeError, OutgoingEmail, Region, Reply, Status, Ticket, TicketEvent
 from tickets.models.ticket import Channel
 
 QUEUE = reverse("admin:tickets_ticket_changelist")
@@ -53,6 +53,22 @@ def test_deadlines_read_in_business_time(ticket, now, due, expected, overdue):
     ticket.staff_due_at = datetime(*due, tzinfo=SANTIAGO)
     text, late = deadlines.label(ticket, datetime(*now, tzinfo=SANTIAGO), frozenset())
     assert (text, late) == (expected, overdue)
+
+
+def test_a_page_of_late_tickets_reads_as_each_one_alone_whatever_its_region(db):
+    # Tarapacá keeps 10 August (San Lorenzo), Ñuble 20 August; one ticket is a year late.
+    regions = Region.objects.filter(code__in=["TA", "NB", "RM"])
+    now = datetime(2026, 9, 1, 11, tzinfo=SANTIAGO)
+    page = []
+    for region in regions:
+        for due in [(2026, 8, 31, 9), (2026, 8, 3, 15), (2026, 6, 1, 10), (2025, 8, 1, 9)]:
+            t = make_ticket(region=region)
+            t.staff_due_at = datetime(*due, tzinfo=SANTIAGO)
+            page.append(t)
+    alone = [deadlines.label(t, now, frozenset()) for t in page]
+    deadlines.annotate(page, now)
+    assert [(t.deadline_text, t.deadline_overdue) for t in page] == alone
+    assert len({text for text, _late in alone}) > 4  # the regions' holidays tell them apart
 
 
 def test_the_queue_shows_the_deadline_in_business_hours_and_marks_overdue_rows(agent_client):

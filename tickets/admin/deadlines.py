@@ -4,6 +4,7 @@ Worked out for a page of tickets at once, each in its region's calendar, with on
 query for the extra days off of every region (NonWorkingDay), however many rows.
 """
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.utils import timezone
@@ -36,6 +37,15 @@ def describe(hours: float) -> str:
     return ngettext("%(n)d día hábil", "%(n)d días hábiles", n) % {"n": n}
 
 
+def _text(hours: float, *, overdue: bool, capped: bool) -> str:
+    span = describe(hours)
+    if capped:
+        span = gettext("más de %(span)s") % {"span": span}
+    if overdue:
+        return gettext("vencido hace %(span)s") % {"span": span}
+    return gettext("vence en %(span)s") % {"span": span}
+
+
 def label(ticket, now, extra_days) -> tuple[str, bool]:
     """(text, overdue) for one ticket's staff deadline; ("", False) when none runs."""
     due = ticket.staff_due_at
@@ -50,20 +60,37 @@ def label(ticket, now, extra_days) -> tuple[str, bool]:
         ).total_seconds()
         / 3600
     )
-    span = describe(hours)
-    if capped != start:
-        span = gettext("más de %(span)s") % {"span": span}
-    if due >= now:
-        return gettext("vence en %(span)s") % {"span": span}, False
-    return gettext("vencido hace %(span)s") % {"span": span}, True
+    overdue = due < now
+    return _text(hours, overdue=overdue, capped=capped != start), overdue
 
 
 def annotate(tickets, now=None) -> None:
-    """Sets ``deadline_text`` and ``deadline_overdue`` on each ticket of a page."""
+    """Sets ``deadline_text`` and ``deadline_overdue`` on each ticket of a page.
+
+    Overdue tickets of one region are measured back from now in one walk of its
+    calendar (``business_hours_since``): a page of tickets months late walks those
+    months once per region, not once per row.
+    """
     tickets = list(tickets)
     if not tickets:
         return
     now = now or timezone.now()
     days_off = _days_off(tickets, now)
+    late = defaultdict(list)
     for t in tickets:
-        t.deadline_text, t.deadline_overdue = label(t, now, days_off.get(t.region_id, ()))
+        if t.staff_due_at is not None and t.staff_due_at < now:
+            late[t.region_id].append(t)
+        else:
+            t.deadline_text, t.deadline_overdue = label(t, now, days_off.get(t.region_id, ()))
+    for region_id, group in late.items():
+        starts = [max(t.staff_due_at, now - WINDOW) for t in group]
+        hours = business_calendar.business_hours_since(
+            starts,
+            now,
+            subdiv=group[0].region.holiday_subdiv,
+            extra_days=days_off.get(region_id, ()),
+        )
+        for t, start, spent in zip(group, starts, hours, strict=True):
+            capped = start != t.staff_due_at
+            t.deadline_text = _text(spent.total_seconds() / 3600, overdue=True, capped=capped)
+            t.deadline_overdue = True
