@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from tests.conftest import make_ticket
-from tickets import ratings, tracking
+from tickets import emails, ratings, tracking
 from tickets.management.commands import close_stalled_tickets
 from tickets.models import (
     Category,
@@ -782,3 +782,38 @@ def test_closing_one_ticket_alone_updates_the_callers_copy(agent):
     t.refresh_from_db()
     assert copy == (Status.CLOSED, now, True, None, 2)
     assert (t.status, t.closed_at, t.closed_by_system, t.requester_due_at, t.reply_count) == copy
+
+
+def test_notices_rendered_once_for_a_batch_say_what_each_ticket_alone_would(agent, caplog):
+    regions = list(Region.objects.order_by("position")[:3])
+    people = [
+        answered(agent, name="Ana <b>Araya</b>", region=regions[0]),
+        answered(agent, name="O'Higgins & Cía.", region=regions[1], project_number=123456),
+        answered(agent, name="Brian   Bell", region=regions[2], project_number=7),
+        answered(
+            agent, name="Carla Díaz", category=Category.objects.exclude(name="Error de sistema")[0]
+        ),
+    ]
+    now = at(2026, 9, 23, 9, 0)
+    assert run_at(now).startswith("closed 4 ")
+    assert "rendered one by one" not in caplog.text
+    for t in people:
+        t.refresh_from_db()
+        mail = notices(t).get()
+        with time_machine.travel(now, tick=False):
+            (alone,) = emails._render(
+                "ticket_closed_automatically",
+                [t.email],
+                ticket=t,
+                language=t.language,
+                rating_url=ratings.rating_url(t),
+            )
+        assert (mail.subject, mail.body_text, mail.body_html) == (
+            alone.subject,
+            alone.body_text,
+            alone.body_html,
+        )
+    html = notices(people[1]).get().body_html
+    assert (
+        "O&#x27;Higgins &amp; Cía." in html and "<b>Araya" not in notices(people[0]).get().body_html
+    )
