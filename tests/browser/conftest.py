@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import PDF, PNG
 from tickets.models import Category, Region, RegionalContact
@@ -30,6 +30,10 @@ AXE_JS = Path(__file__).with_name("vendor") / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 NARROWEST = {"width": 320, "height": 640}
+# How long an action or an expect() may wait. Playwright's own defaults (30 s for actions,
+# 5 s for expect) differ; 5 s is too short for a form post with files, then the next page,
+# on a loaded two-core CI machine. One budget for both.
+TIMEOUT = 15_000
 # Every browser test needs the migrations' reference data (categories, regions, groups)
 # back after the flush that ends a transactional test.
 BROWSER_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -63,6 +67,7 @@ def browser():
     # ORM calls from the test (SynchronousOnlyOperation) although they are synchronous.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    expect.set_options(timeout=TIMEOUT)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -81,7 +86,7 @@ def new_context(browser, live_server, *, viewport=DESKTOP, bypass_csp=False):
         bypass_csp=bypass_csp,
         service_workers="block",
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(TIMEOUT)
     return ctx
 
 

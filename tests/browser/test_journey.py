@@ -181,7 +181,7 @@ def test_the_captcha_has_a_text_alternative_and_a_new_image_on_request(page):
     expect(page.get_by_label(re.compile("^Nombre"))).to_have_value("Alicia Rojas")
     # The new image loads after its src changes: wait for it rather than race it.
     page.wait_for_function(
-        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=5000
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
 
 
