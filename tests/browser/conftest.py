@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import PDF, PNG
@@ -159,6 +160,20 @@ def fill_ticket_form(
     for i, path in enumerate(files, start=1):
         page.get_by_label(f"Archivo {i}", exact=True).set_input_files(str(path))
     page.get_by_label(re.compile(r"^SPAM Prevención")).fill(captcha)
+
+
+def sign_in_to_admin(page, username, password="clave-de-prueba-123"):
+    """Signs in on the admin's log-in page and waits until the next page has loaded.
+
+    Clicking "submit" only starts the POST: a goto() issued before its answer arrives
+    cancels it, the session cookie is never set and the next page is the log-in page
+    again; a measurement taken meanwhile would measure the log-in page."""
+    login = reverse("admin:login")
+    page.goto(login)
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("#login-form [type=submit]").click()
+    page.wait_for_url(lambda url: login not in url)
 
 
 def screenshot(page, name):

@@ -18,6 +18,7 @@ from .conftest import (
     horizontal_overflow,
     new_context,
     screenshot,
+    sign_in_to_admin,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
@@ -27,10 +28,7 @@ QUEUE = reverse("admin:tickets_ticket_changelist")
 def sign_in(browser, live_server, *, viewport=DESKTOP, bypass_csp=False):
     ctx = new_context(browser, live_server, viewport=viewport, bypass_csp=bypass_csp)
     page = ctx.new_page()
-    page.goto(reverse("admin:login"))
-    page.locator("#id_username").fill("bruno")
-    page.locator("#id_password").fill("clave-de-prueba-123")
-    page.locator("#login-form [type=submit]").click()
+    sign_in_to_admin(page, "bruno")
     return ctx, page
 
 

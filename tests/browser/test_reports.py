@@ -21,6 +21,7 @@ from .conftest import (
     horizontal_overflow,
     new_context,
     screenshot,
+    sign_in_to_admin,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
@@ -43,10 +44,7 @@ def log_in(browser, live_server, *, bypass_csp=False, viewport=None):
         kwargs["viewport"] = viewport
     ctx = new_context(browser, live_server, **kwargs)
     page = ctx.new_page()
-    page.goto(reverse("admin:login"))
-    page.locator("#id_username").fill("carla")
-    page.locator("#id_password").fill("clave-de-prueba-123")
-    page.locator("#login-form [type=submit]").click()
+    sign_in_to_admin(page, "carla")
     return ctx, page
 
 
