@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from django.urls import reverse
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import PDF, PNG
 from tickets.models import Category, Region, RegionalContact
@@ -30,6 +31,10 @@ AXE_JS = Path(__file__).with_name("vendor") / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 NARROWEST = {"width": 320, "height": 640}
+# How long an action or an expect() may wait. Playwright's own defaults (30 s for actions,
+# 5 s for expect) differ; 5 s is too short for a form post with files, then the next page,
+# on a loaded two-core CI machine. One budget for both.
+TIMEOUT = 15_000
 # Every browser test needs the migrations' reference data (categories, regions, groups)
 # back after the flush that ends a transactional test.
 BROWSER_DB = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -63,6 +68,7 @@ def browser():
     # ORM calls from the test (SynchronousOnlyOperation) although they are synchronous.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    expect.set_options(timeout=TIMEOUT)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -81,7 +87,7 @@ def new_context(browser, live_server, *, viewport=DESKTOP, bypass_csp=False):
         bypass_csp=bypass_csp,
         service_workers="block",
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(TIMEOUT)
     return ctx
 
 
@@ -154,6 +160,20 @@ def fill_ticket_form(
     for i, path in enumerate(files, start=1):
         page.get_by_label(f"Archivo {i}", exact=True).set_input_files(str(path))
     page.get_by_label(re.compile(r"^SPAM Prevención")).fill(captcha)
+
+
+def sign_in_to_admin(page, username, password="clave-de-prueba-123"):
+    """Signs in on the admin's log-in page and waits until the next page has loaded.
+
+    Clicking "submit" only starts the POST: a goto() issued before its answer arrives
+    cancels it, the session cookie is never set and the next page is the log-in page
+    again; a measurement taken meanwhile would measure the log-in page."""
+    login = reverse("admin:login")
+    page.goto(login)
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("#login-form [type=submit]").click()
+    page.wait_for_url(lambda url: login not in url)
 
 
 def screenshot(page, name):

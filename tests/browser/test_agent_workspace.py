@@ -18,6 +18,7 @@ from .conftest import (
     horizontal_overflow,
     new_context,
     screenshot,
+    sign_in_to_admin,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
@@ -27,10 +28,7 @@ QUEUE = reverse("admin:tickets_ticket_changelist")
 def sign_in(browser, live_server, *, viewport=DESKTOP, bypass_csp=False):
     ctx = new_context(browser, live_server, viewport=viewport, bypass_csp=bypass_csp)
     page = ctx.new_page()
-    page.goto(reverse("admin:login"))
-    page.locator("#id_username").fill("bruno")
-    page.locator("#id_password").fill("clave-de-prueba-123")
-    page.locator("#login-form [type=submit]").click()
+    sign_in_to_admin(page, "bruno")
     return ctx, page
 
 
@@ -116,6 +114,10 @@ def test_a_callers_ticket_end_to_end_with_the_confirmation(browser, live_server,
     page.get_by_label(re.compile("^Número de proyecto")).fill("29928")
     page.get_by_label(re.compile("^Mensaje")).fill("Llamó: no puede adjuntar la boleta.")
     page.get_by_role("button", name="Crear ticket").click()
+    # The click only sends the form: the ticket exists once its confirmation is shown.
+    expect(
+        page.get_by_text(re.compile(r"ID de seguimiento [0-9A-Z]{3}-[0-9A-Z]{3}-[0-9A-Z]{4}"))
+    ).to_be_visible()
     ticket = Ticket.objects.get(email="psoto@example.org")
     expect(page.get_by_text(f"ID de seguimiento {ticket.tracking_id}")).to_be_visible()
     expect(page.get_by_text("Canal: teléfono")).to_be_visible()
@@ -137,10 +139,12 @@ def test_merging_a_duplicate_and_its_old_tracking_id(browser, live_server, agent
     expect(page.get_by_text(f"1 ticket fusionado en #{main.number}.")).to_be_visible()
     expect(page.locator("#conversacion")).to_contain_text("Mismo problema: no carga la rendición")
     ctx.close()
-    public = new_context(browser, live_server).new_page()
+    public_ctx = new_context(browser, live_server)
+    public = public_ctx.new_page()
     public.goto(f"/ticket/{dup.tracking_id}/")
     expect(public).to_have_url(re.compile(re.escape(main.tracking_id)))
     expect(public.get_by_text("Mismo problema: no carga la rendición")).to_be_visible()
+    public_ctx.close()
     assert TicketEvent.objects.filter(ticket=main, field="merge").exists()
 
 

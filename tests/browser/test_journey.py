@@ -17,6 +17,7 @@ from .conftest import (
     horizontal_overflow,
     new_context,
     screenshot,
+    sign_in_to_admin,
 )
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
@@ -181,7 +182,7 @@ def test_the_captcha_has_a_text_alternative_and_a_new_image_on_request(page):
     expect(page.get_by_label(re.compile("^Nombre"))).to_have_value("Alicia Rojas")
     # The new image loads after its src changes: wait for it rather than race it.
     page.wait_for_function(
-        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=5000
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
 
 
@@ -190,10 +191,7 @@ def test_an_agent_answers_in_the_admin_and_the_requester_sees_it(browser, live_s
 
     ctx = new_context(browser, live_server)
     staff = ctx.new_page()
-    staff.goto(reverse("admin:login"))
-    staff.locator("#id_username").fill("bruno")
-    staff.locator("#id_password").fill("clave-de-prueba-123")
-    staff.locator("#login-form [type=submit]").click()
+    sign_in_to_admin(staff, "bruno")
     staff.goto(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
     expect(staff.get_by_role("heading", name="Responder y cambiar el ticket")).to_be_visible()
     box = staff.locator("section.reply-form")

@@ -87,6 +87,13 @@ def test_a_blind_requester_sends_a_ticket_with_the_captcha_read_aloud(page, stri
     assert wav.body()[:4] == b"RIFF" and len(wav.body()) > 10_000
     # Playing it keeps the form where it is (no navigation away from what was typed).
     listen.click()
+    # play() settles only once the recording has loaded, and a failure would then send the
+    # page to the recording: wait until it really plays, so that the form is not left
+    # while the test types in it, and the check below is made after the fact.
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.captcha-audio-link').player;"
+        " return Boolean(p) && p.currentTime > 0; }"
+    )
     expect(page).to_have_url(re.compile(r"/ticket/nuevo/$"))
 
     # A wrong answer is refused; the new challenge's answer (what the audio says) is accepted.
