@@ -29,11 +29,10 @@ INCREMENT = (
 )
 DELETE_EXPIRED = "DELETE FROM tickets_ratelimitcounter WHERE expires_at < %s"
 CURRENT = "SELECT count FROM tickets_ratelimitcounter WHERE key = %s"
-# A new key sweeps the expired ones away, at most once a minute per process: a look-up
-# that finds its ticket gives its count back to 0, so its next one starts a "new" key.
+# A new key sweeps the expired ones away, at most once a minute per process: a busy
+# site starts new keys all the time, and one sweep a minute keeps the table small.
 SWEEP_SECONDS = 60
 _swept_at = -SWEEP_SECONDS
-DECREMENT = "UPDATE tickets_ratelimitcounter SET count = count - 1 WHERE key = %s AND count > 0"
 
 
 def increment(key: str, *, expires_at: datetime) -> int:
@@ -57,9 +56,3 @@ def current(key: str) -> int:
         cursor.execute(CURRENT, [key])
         row = cursor.fetchone()
     return row[0] if row else 0
-
-
-def decrement(key: str) -> None:
-    """Take one back from ``key``'s count (never below zero); nothing if it has no row."""
-    with bookkeeping(), connection.cursor() as cursor:
-        cursor.execute(DECREMENT, [key])

@@ -11,13 +11,12 @@ window's edge a client may get up to twice its limit in ``period`` seconds.
 Limits are settings (``RATELIMIT_<SCOPE> = "5/h"``, see settings.py), read at call
 time so tests can change them, and parsed once per distinct value.
 
-This module only counts (``hit``, ``give_back``, ``peek``, ``allow``). What the public site does
+This module only counts (``hit``, ``peek``, ``allow``). What the public site does
 with a count (the decorators, the 429 page, the alert) is in ``tickets/views/limits.py``.
 
 Scopes:
   submit, reply, forgotten_id      per IP, every POST counts        ``@ratelimit``
-  lookup                           per IP, every look-up counts and ``@throttle_failed_lookups``
-                                   a successful one is given back
+  lookup                           per IP, every failed look-up     ``@throttle_failed_lookups``
   confirmation_email,
   forgotten_id_email               per recipient address            ``allow()``
   lookup_global                    every failed look-up, all IPs    ``failed_lookup()``
@@ -26,7 +25,6 @@ Counters are keyed by a hash of the IP or address, so the cache holds no
 personal data in clear.
 """
 
-import contextlib
 import functools
 import hashlib
 import logging
@@ -61,7 +59,7 @@ class Window:
     count: int
     rate: Rate
     reset_at: float  # epoch seconds when the window ends
-    key: str = ""  # the counter's cache key, for give_back()
+    key: str = ""  # the counter's cache key
 
     @property
     def exceeded(self) -> bool:
@@ -130,19 +128,6 @@ def hit(scope: str, ident: str) -> Window:
     a burst of simultaneous requests from all slipping under the limit.
     """
     return _window(scope, ident, count=True)
-
-
-def give_back(window: Window) -> None:
-    """Undo one ``hit`` that turned out not to count (a look-up that found its ticket).
-
-    Taken from the window the hit fell in, even if a new one has begun since.
-    """
-    if settings.RATELIMIT_STORE == "database":
-        counters.decrement(window.key)
-        return
-    # ValueError: the window expired or was evicted, nothing left to give back.
-    with contextlib.suppress(ValueError):
-        cache.decr(window.key)
 
 
 def peek(scope: str, ident: str) -> Window:

@@ -1,8 +1,9 @@
 """A burst of simultaneous wrong tracking IDs cannot get past the look-up limit (issue 22, 3).
 
-The limit used to be checked before the view and the failure counted after it, so
-fifty guesses sent at once all got an answer (limit 30). Now each attempt is counted
-atomically before it is answered and given back only when it finds its ticket.
+The limit used to be checked before the view and the failure counted after it, with the
+answer decided on the count read first, so fifty guesses sent at once all got an answer
+(limit 30). Now each failure is counted atomically before it is answered, and the answer
+is decided on that increment's own number.
 """
 
 import http.client
@@ -81,9 +82,7 @@ def test_a_burst_of_wrong_ids_inside_the_view_at_once_gets_no_more_than_the_limi
     assert answers.count(429) == BURST - LIMIT
 
 
-def test_a_burst_of_right_ids_gives_every_place_back(rf, db, limit):
-    # Successes hold a place only while they are answered: afterwards the
-    # address has used none of its failed look-ups.
+def test_a_burst_of_right_ids_uses_none_of_the_addresss_failed_look_ups(rf, db, limit):
     answers = fire_interleaved(rf, LIMIT, succeed=True)
     assert answers == [200] * LIMIT
     assert ratelimit.peek("lookup", ATTACKER).count == 0
@@ -113,7 +112,7 @@ def _csrf(base):
 def test_fifty_simultaneous_wrong_ids_from_one_address_meet_the_limit(live_server, limit):
     base = urlparse(live_server.url)
     cookie, token = _csrf(base)
-    # The form page itself is no failed look-up: it gave its place back.
+    # The form page itself is no failed look-up.
     assert ratelimit.peek("lookup", "127.0.0.1").count == 0
     # Every connection is open (and its server thread waiting) before any request is sent.
     conns = [http.client.HTTPConnection(base.hostname, base.port, timeout=60) for _ in range(BURST)]

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from tickets import emails
 from tickets.clientip import client_ip
-from tickets.ratelimit import Window, give_back, hit
+from tickets.ratelimit import Window, hit, peek
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +59,20 @@ def ratelimit(scope: str, *, methods: Iterable[str] = ("POST",)) -> Callable:
 
 
 # --- failed tracking-ID look-ups ----------------------------------------------------
-# The attempt under way, on the request: the window its hit fell in, and whether it failed.
+# The look-up under way, on the request: its per-IP window once a failure was counted.
 _ATTEMPT = "_lookup_attempt"
 
 
 def throttle_failed_lookups(view: Callable) -> Callable:
-    """Refuse an IP over its failed look-up limit; count the view's 404s as failures.
+    """Refuse an IP at its failed look-up limit; count the view's 404s as failures.
 
-    Every request is counted before the view runs, with one atomic increment, and
-    refused if that puts it over the limit; a request that finds its ticket gives its
-    count back afterwards. Checking first and counting after the answer let fifty
-    simultaneous guesses all pass a limit of thirty. The price: requests in flight
-    hold a place, so one that would succeed can meet a 429 while the address is a
-    few places from its limit.
+    Before the view, the IP's count is read: at the limit, every look-up is refused,
+    right or wrong, so an address that used up its guesses cannot tell a real ID from
+    a wrong one by the answer. A failure is counted after the view with one atomic
+    increment, and the answer is decided on that increment's own number: fifty
+    simultaneous wrong guesses against a limit of thirty get thirty "not found" and
+    twenty 429s (deciding on the count read before the view let all fifty through).
+    A look-up that finds its ticket writes nothing.
 
     Views that answer a failure with a page of their own (the look-up form) call
     ``failed_lookup(request)`` themselves.
@@ -79,34 +80,23 @@ def throttle_failed_lookups(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        window = hit("lookup", client_ip(request) or "-")
-        if window.exceeded:
+        window = peek("lookup", client_ip(request) or "-")
+        if window.count >= window.rate.limit:
             return too_many_requests(request, window)
-        attempt = {"window": window, "failed": False}
+        attempt = {"window": None}
         setattr(request, _ATTEMPT, attempt)
         try:
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
         except Http404:
             failed_lookup(request)
+            if attempt["window"].exceeded:
+                return too_many_requests(request, attempt["window"])
             raise
-        finally:
-            if not attempt["failed"] and not attempt.get("returned"):
-                give_back(window)
+        if attempt["window"] is not None and attempt["window"].exceeded:
+            return too_many_requests(request, attempt["window"])
+        return response
 
     return wrapped
-
-
-def found_ticket(request: HttpRequest) -> None:
-    """Give back the place a look-up took now rather than after the view.
-
-    For a view that writes anyway (the access log): called inside the same
-    transaction, the two writes share one commit, and each commit waits for the disk.
-    """
-    attempt = getattr(request, _ATTEMPT, None)
-    if attempt is None or attempt["failed"] or attempt.get("returned"):
-        return
-    give_back(attempt["window"])
-    attempt["returned"] = True
 
 
 def failed_lookup(request: HttpRequest) -> bool:
@@ -117,13 +107,11 @@ def failed_lookup(request: HttpRequest) -> bool:
     Returns True when this look-up was slowed.
     """
     attempt = getattr(request, _ATTEMPT, None)
-    if attempt is None:
-        # A view without @throttle_failed_lookups: count the failure now.
-        hit("lookup", client_ip(request) or "-")
-    elif attempt["failed"]:
+    if attempt is not None and attempt["window"] is not None:
         return False  # already counted (a view that both reports and raises 404)
-    else:
-        attempt["failed"] = True  # keep the place taken before the view ran
+    window = hit("lookup", client_ip(request) or "-")
+    if attempt is not None:
+        attempt["window"] = window
     window = hit("lookup_global", "all")
     if not window.exceeded:
         return False

@@ -43,7 +43,7 @@ from tickets.session_store import keep_response_if_session_fails
 from tickets.submission import submit_ticket
 from tickets.views import blank_form, filled_in
 from tickets.views.headers import private_once_filled, private_page
-from tickets.views.limits import failed_lookup, found_ticket, ratelimit, throttle_failed_lookups
+from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
 
 log = logging.getLogger(__name__)
 fragments = caches["fragments"]
@@ -280,9 +280,7 @@ def ticket_page(request: HttpRequest, tracking_id: str) -> HttpResponse:
         # A merged duplicate: its ID keeps working and leads to the ticket it is now part of.
         remember(request, ticket.merged_into)
         return redirect(ticket.merged_into.get_absolute_url())
-    # The returned look-up place and the access-log row: one commit, not waiting for the disk.
     with bookkeeping():
-        found_ticket(request)
         record_access(request, ticket, "public_view")
     if filled_in.servable(request) and rating_open_until(ticket) is None:
         return kept_ticket_page(request, ticket)
@@ -453,6 +451,5 @@ def attachment(request: HttpRequest, tracking_id: str, pk: int) -> HttpResponse:
     )
     response = attachment_response(f)
     with bookkeeping():
-        found_ticket(request)
         record_access(request, ticket, "public_download")
     return response
