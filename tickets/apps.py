@@ -11,14 +11,16 @@ class TicketsConfig(AppConfig):
     def ready(self):
         # Here, not at the top: these modules read the models, which are ready only now.
         # Importing checks registers them.
+        from django.contrib.auth import get_user_model  # the same reason
+
         from tickets import captcha, checks, reference_choices  # noqa: F401
-        from tickets.models import Category, Region  # the same reason
+        from tickets.models import Category, NonWorkingDay, Region  # the same reason
         from tickets.staff_sessions import signed_in  # the same reason
 
         # After migrate, as Django's own apps create permissions: a deploy leaves a
         # full captcha pool behind (see tickets/captcha.py).
         post_migrate.connect(captcha.refill_after_migrate, sender=self)
         user_logged_in.connect(signed_in, dispatch_uid="tickets.staff_sessions.signed_in")
-        for model in (Category, Region):
+        for model in (Category, Region, NonWorkingDay, get_user_model()):
             for signal in (post_save, post_delete):
                 signal.connect(reference_choices.forget, sender=model)

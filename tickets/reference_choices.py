@@ -1,41 +1,66 @@
-"""The category and region lists of the public form, from the process's cache.
+"""Lists read from small tables that rarely change, kept in the process's cache.
 
-Each select read its table twice a page (Django's ModelChoiceField queries to render
-the options and again to decide on ``required``): four queries, half the form's time.
-The lists change only when an administrator edits a category or a region; the
-worker that saved forgets its copy at once (``forget``, connected in apps.py) and
-the others within CHOICES_SECONDS. What a POST sends is still checked against the
-table by the form's ModelChoiceField.
+The public form's category and region selects read each table twice a page (Django's
+ModelChoiceField queries to render the options and again to decide on ``required``):
+four queries, half the form's time. The queue's filters read the same tables, the
+staff list and the days off on every page. These change only when an administrator
+edits a category, a region, a staff account or a day off; the worker that saved
+forgets its copies at once (``forget``, connected in apps.py) and the others within
+CHOICES_SECONDS. What a POST sends is still checked against the table by the form's
+ModelChoiceField, and a filter's value against the table by its query.
 """
+
+from collections.abc import Callable
+from datetime import date
 
 from django.core.cache import caches
 from django.db.models import QuerySet
 
+from tickets.models import NonWorkingDay, Region
+
 CHOICES_SECONDS = 60
-KEY = "reference-choices:{}"
 GENERATION = "reference-choices:generation"
 
 fragments = caches["fragments"]
 
 
-def choices(queryset: QuerySet) -> list[tuple[int, str]]:
-    """[(pk, label), …] of ``queryset``, read at most once a CHOICES_SECONDS per process."""
-    key = KEY.format(queryset.model._meta.label_lower)
+def choices(
+    queryset: QuerySet, *, variant: str = "form", label: Callable = str
+) -> list[tuple[int, str]]:
+    """[(pk, label(obj)), …] of ``queryset``, read at most once a CHOICES_SECONDS per process.
+
+    ``variant`` names the list when one table gives several (the form's active
+    categories, the queue filter's every category).
+    """
+    key = f"reference-choices:{generation()}:{queryset.model._meta.label_lower}:{variant}"
     found = fragments.get(key)
     if found is None:
-        found = [(obj.pk, str(obj)) for obj in queryset]
+        found = [(obj.pk, label(obj)) for obj in queryset]
+        fragments.set(key, found, CHOICES_SECONDS)
+    return found
+
+
+def days_off(today: date, start: date, end: date) -> dict[int, frozenset[date]]:
+    """``NonWorkingDay.dates_by_region`` of every region from ``start`` to ``end``, kept
+    per ``today`` (the span moves with it)."""
+    key = f"reference-choices:{generation()}:days-off:{today}:{start}:{end}"
+    found = fragments.get(key)
+    if found is None:
+        found = NonWorkingDay.dates_by_region(
+            Region.objects.values_list("pk", flat=True), start, end
+        )
         fragments.set(key, found, CHOICES_SECONDS)
     return found
 
 
 def generation() -> int:
-    """A number that changes whenever this process forgets a list: pages built from the
-    lists (the blank form, tickets/views/blank_form.py) put it in their cache keys."""
+    """A number that changes whenever this process forgets its lists: pages built from
+    them (the blank form, the ticket page; tickets/views/filled_in.py) and the lists'
+    own keys carry it."""
     return fragments.get_or_set(GENERATION, 0, None)
 
 
 def forget(sender, **kwargs) -> None:
-    fragments.delete(KEY.format(sender._meta.label_lower))
     try:
         fragments.incr(GENERATION)
     except ValueError:

@@ -1,7 +1,7 @@
 """The queue's deadline column in business time: "vence en 3 h hábiles", "vencido hace 2 días hábiles".
 
-Worked out for a page of tickets at once, each in its region's calendar, with one
-query for the extra days off of every region (NonWorkingDay), however many rows.
+Worked out for a page of tickets at once, each in its region's calendar, with the
+extra days off of every region (NonWorkingDay) read at most once a minute per process.
 """
 
 from collections import defaultdict
@@ -10,8 +10,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from tickets import business_calendar
-from tickets.models import NonWorkingDay
+from tickets import business_calendar, reference_choices
 
 HOURS_A_DAY = 8
 # A deadline further than this from now is described from the calendar days' side
@@ -20,11 +19,11 @@ HOURS_A_DAY = 8
 WINDOW = timedelta(days=120)
 
 
-def _days_off(tickets, now) -> dict:
-    """{region_id: frozenset of extra days off (national ones included)} for the page's tickets."""
+def _days_off(now) -> dict:
+    """{region_id: frozenset of extra days off (national ones included)} around now."""
     today = timezone.localtime(now, business_calendar.TIME_ZONE).date()
     first, last = today - WINDOW - timedelta(days=1), today + WINDOW + timedelta(days=1)
-    return NonWorkingDay.dates_by_region({t.region_id for t in tickets}, first, last)
+    return reference_choices.days_off(today, first, last)
 
 
 def describe(hours: float) -> str:
@@ -75,7 +74,7 @@ def annotate(tickets, now=None) -> None:
     if not tickets:
         return
     now = now or timezone.now()
-    days_off = _days_off(tickets, now)
+    days_off = _days_off(now)
     late = defaultdict(list)
     for t in tickets:
         if t.staff_due_at is not None and t.staff_due_at < now:

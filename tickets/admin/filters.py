@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tickets import reference_choices
 from tickets.models import Status, user_label
 from tickets.models.ticket import OPEN_STATUSES
 
@@ -47,6 +48,15 @@ class StatusFilter(admin.SimpleListFilter):
             }
 
 
+class ReferenceFilter(admin.RelatedFieldListFilter):
+    """Django's filter on a category or a region, its list from the process's cache."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        q = field.related_model._default_manager.all()
+        return reference_choices.choices(q.order_by(*ordering) if ordering else q, variant="filter")
+
+
 class AssigneeFilter(admin.SimpleListFilter):
     title = _("asignado a")
     parameter_name = "asignado"
@@ -54,7 +64,8 @@ class AssigneeFilter(admin.SimpleListFilter):
     NOBODY = "nadie"
 
     def lookups(self, request, model_admin):
-        people = [(str(u.pk), user_label(u)) for u in staff_users()]
+        staff = reference_choices.choices(staff_users(), variant="assignee", label=user_label)
+        people = [(str(pk), label) for pk, label in staff]
         return [(self.MINE, _("Mis tickets")), (self.NOBODY, _("Sin asignar")), *people]
 
     def queryset(self, request, queryset):

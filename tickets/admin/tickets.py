@@ -21,7 +21,7 @@ from tickets.models import MAX_POSITIVE_INT, Priority, Rating, Status, Ticket, u
 from tickets.models.ticket import FINISHED_STATUSES
 
 from . import callers, conversation, deadlines, merge, queue_views, reports
-from .filters import AssigneeFilter, OverdueFilter, StatusFilter
+from .filters import AssigneeFilter, OverdueFilter, ReferenceFilter, StatusFilter
 from .forms import EDITABLE_FIELDS, TicketActionForm, TicketForm
 from .paginator import EstimatedCountPaginator
 from .queue_table import html, short_datetime
@@ -65,7 +65,14 @@ class TicketAdmin(admin.ModelAdmin):
         "rating",
     )
     list_display_links = ("reference",)
-    list_filter = (StatusFilter, "priority", "category", "region", AssigneeFilter, OverdueFilter)
+    list_filter = (
+        StatusFilter,
+        "priority",
+        ("category", ReferenceFilter),
+        ("region", ReferenceFilter),
+        AssigneeFilter,
+        OverdueFilter,
+    )
     list_select_related = ("category", "region", "assignee")
     list_per_page = 50
     list_max_show_all = 200
