@@ -52,7 +52,10 @@ def _render(
     return _rows(kind, recipients, ticket, subject, text, html)
 
 
-def _rows(kind, recipients, ticket, subject, text, html) -> list[OutgoingEmail]:
+def _rows(
+    kind: str, recipients, ticket: Ticket | None, subject: str, text: str, html: str
+) -> list[OutgoingEmail]:
+    """One message's outbox rows, one per recipient, from its rendered parts."""
     rows = []
     for to in sorted(set(recipients)):
         if not to:
@@ -197,7 +200,7 @@ def _render_alike(
 
     The templates are rendered once for a stand-in ticket whose values are random
     markers; each ticket's values then replace them (escaped in the HTML part): string
-    replacements instead of three templates per notice, about half the CPU of a batch of
+    replacements instead of three templates per notice, a third of the CPU of a batch of
     close_stalled_tickets (benchmarks/RESULTS.md). The first ticket is also rendered in
     full and compared: a template whose output depends on a value beyond showing it (a
     filter, a condition) gets every ticket rendered in full, and a warning in the log.
