@@ -59,7 +59,6 @@ class Window:
     count: int
     rate: Rate
     reset_at: float  # epoch seconds when the window ends
-    key: str = ""  # the counter's cache key
 
     @property
     def exceeded(self) -> bool:
@@ -117,7 +116,7 @@ def _window(scope: str, ident: str, *, count: bool) -> Window:
             value = 1
     else:
         value = cache.get(key, 0)
-    return Window(scope, int(value), rate, reset_at, key)
+    return Window(scope, int(value), rate, reset_at)
 
 
 def hit(scope: str, ident: str) -> Window:

@@ -8,6 +8,7 @@ import uuid
 
 from django.db import IntegrityError
 
+from tickets import uploads
 from tickets.models import Category, Region, Ticket
 
 
@@ -55,3 +56,20 @@ def submit_ticket(
             for f in files:
                 f.seek(0)
     raise RuntimeError("could not allocate a unique tracking ID")
+
+
+def submit_form(data: dict, **extra) -> Ticket:
+    """``submit_ticket`` from a valid form with the public form's fields (the callers' form
+    has the same ones). Raises ValidationError when the files pass the ticket's total."""
+    uploads.check_ticket_total(None, data["attachments"])
+    return submit_ticket(
+        name=data["name"],
+        email=data["email"],
+        category=data["category"],
+        region=data["region"],
+        project_number=data["project_number"],
+        message=data["message"],
+        files=data["attachments"],
+        submission_token=data["submission_token"],
+        **extra,
+    )

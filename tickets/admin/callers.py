@@ -15,10 +15,9 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from tickets import uploads
 from tickets.forms import SubmitTicketForm
 from tickets.models import Channel
-from tickets.submission import submit_ticket
+from tickets.submission import submit_form
 
 
 class CallerTicketForm(SubmitTicketForm):
@@ -50,20 +49,9 @@ def caller_view(model_admin, request):
     if request.method == "POST":
         form = CallerTicketForm(request.POST, request.FILES)
         if form.is_valid():
-            d = form.cleaned_data
             try:
-                uploads.check_ticket_total(None, d["attachments"])
-                ticket = submit_ticket(
-                    name=d["name"],
-                    email=d["email"],
-                    category=d["category"],
-                    region=d["region"],
-                    project_number=d["project_number"],
-                    message=d["message"],
-                    files=d["attachments"],
-                    language="es",
-                    submission_token=d["submission_token"],
-                    channel=d["channel"],
+                ticket = submit_form(
+                    form.cleaned_data, language="es", channel=form.cleaned_data["channel"]
                 )
             except ValidationError as exc:
                 form.add_error("attachments", exc)

@@ -40,7 +40,7 @@ from tickets.models import Attachment, Reply, Status, Ticket
 from tickets.models.rating import rating_open_until
 from tickets.ratelimit import allow
 from tickets.session_store import keep_response_if_session_fails
-from tickets.submission import submit_ticket
+from tickets.submission import submit_form
 from tickets.views import blank_form, filled_in
 from tickets.views.headers import private_once_filled, private_page
 from tickets.views.limits import failed_lookup, ratelimit, throttle_failed_lookups
@@ -88,20 +88,9 @@ def submit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SubmitTicketForm(request.POST, request.FILES)
         if form.is_valid():
-            d = form.cleaned_data
             try:
-                uploads.check_ticket_total(None, d["attachments"])
-                ticket = submit_ticket(
-                    name=d["name"],
-                    email=d["email"],
-                    category=d["category"],
-                    region=d["region"],
-                    project_number=d["project_number"],
-                    message=d["message"],
-                    files=d["attachments"],
-                    ip_address=ip,
-                    language=get_language() or "es",
-                    submission_token=d["submission_token"],
+                ticket = submit_form(
+                    form.cleaned_data, ip_address=ip, language=get_language() or "es"
                 )
             except ValidationError as exc:
                 form.add_error("attachments", exc)
