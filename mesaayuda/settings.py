@@ -216,6 +216,14 @@ CACHES = {
         "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 2000},
     },
+    # Agents' queue pages (tickets/admin/queue_page.py), kept for a minute: about 70 KB
+    # each, so a bound of their own keeps them to a few MB per process.
+    "queue_pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "mesaayuda-queue-pages",
+        "TIMEOUT": 60,
+        "OPTIONS": {"MAX_ENTRIES": 100},
+    },
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache" and not find_spec(
     "redis"

@@ -14,13 +14,14 @@ class TicketsConfig(AppConfig):
         from django.contrib.auth import get_user_model  # the same reason
 
         from tickets import captcha, checks, reference_choices  # noqa: F401
-        from tickets.models import Category, NonWorkingDay, Region  # the same reason
+        from tickets.models import Category, NonWorkingDay, PrivacyNotice, Region  # the same reason
         from tickets.staff_sessions import signed_in  # the same reason
 
         # After migrate, as Django's own apps create permissions: a deploy leaves a
         # full captcha pool behind (see tickets/captcha.py).
         post_migrate.connect(captcha.refill_after_migrate, sender=self)
         user_logged_in.connect(signed_in, dispatch_uid="tickets.staff_sessions.signed_in")
-        for model in (Category, Region, NonWorkingDay, get_user_model()):
+        # The privacy notice: the app list offers to add one only while none exists.
+        for model in (Category, Region, NonWorkingDay, PrivacyNotice, get_user_model()):
             for signal in (post_save, post_delete):
                 signal.connect(reference_choices.forget, sender=model)

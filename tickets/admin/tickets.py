@@ -20,7 +20,7 @@ from tickets.data_requests import record_access
 from tickets.models import MAX_POSITIVE_INT, Priority, Rating, Status, Ticket, user_label
 from tickets.models.ticket import FINISHED_STATUSES
 
-from . import callers, conversation, deadlines, merge, queue_views, reports
+from . import callers, conversation, merge, queue_page, queue_views, reports
 from .filters import AssigneeFilter, OverdueFilter, ReferenceFilter, StatusFilter
 from .forms import EDITABLE_FIELDS, TicketActionForm, TicketForm
 from .paginator import EstimatedCountPaginator
@@ -42,9 +42,7 @@ class QueueChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
-        # Business-time deadlines for the whole page: one query for the days off.
         self.result_list = list(self.result_list)
-        deadlines.annotate(self.result_list)
 
 
 @admin.register(Ticket)
@@ -393,7 +391,8 @@ class TicketAdmin(admin.ModelAdmin):
             "quick_views": queue_views.links(request),
             "can_export": reports.is_supervisor(request),
         }
-        return super().changelist_view(request, {**ctx, **(extra_context or {})})
+        response = super().changelist_view(request, {**ctx, **(extra_context or {})})
+        return queue_page.kept(request, response)
 
     def get_urls(self):
         def wrap(view):

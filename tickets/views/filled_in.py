@@ -40,24 +40,36 @@ def servable(request: HttpRequest) -> bool:
     )
 
 
+def kept(
+    key: str,
+    render_marked: Callable[[], str],
+    values: dict[str, Callable[[], str]],
+    timeout: int,
+    cache=fragments,
+) -> str | None:
+    """The page kept under ``key``, each marker in ``values`` replaced by its value.
+
+    ``render_marked()`` renders the page with the markers in place of the per-request
+    values. None when the page lost a marker: it is never kept, since it would hand one
+    visitor's value (their CSRF token) to the next; the caller renders it plainly.
+    """
+    html = cache.get(key)
+    if html is None:
+        html = render_marked()
+        if not all(mark in html for mark in values):
+            return None
+        cache.set(key, html, timeout)
+    for mark, value in values.items():
+        html = html.replace(mark, value())
+    return html
+
+
 def page(
     key: str,
     render: Callable[[bool], HttpResponse],
     values: dict[str, Callable[[], str]],
     timeout: int,
 ) -> HttpResponse:
-    """The page kept under ``key``, each marker in ``values`` replaced by its value.
-
-    ``render(marked)`` renders the page, with the markers in place of the per-request
-    values when ``marked``. A page that lost a marker is never kept: it would hand one
-    visitor's value (their CSRF token) to the next.
-    """
-    html = fragments.get(key)
-    if html is None:
-        html = render(True).content.decode()
-        if not all(mark in html for mark in values):
-            return render(False)
-        fragments.set(key, html, timeout)
-    for mark, value in values.items():
-        html = html.replace(mark, value())
-    return HttpResponse(html)
+    """``kept`` for a view: ``render(marked)`` renders the page, marked or plain."""
+    html = kept(key, lambda: render(True).content.decode(), values, timeout)
+    return render(False) if html is None else HttpResponse(html)
