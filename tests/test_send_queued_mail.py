@@ -302,6 +302,7 @@ def test_the_outbox_list_does_not_query_once_per_row(admin_client, db):
         return len(ctx)
 
     make_ticket()
+    queries()  # the side bar's app list is read once a minute per process: this reads it
     few = queries()
     for _ in range(5):
         make_ticket()
