@@ -151,7 +151,7 @@ def duplicate(db, agent):
 def test_merging_moves_the_conversation_files_and_history_into_the_main_ticket(
     agent, ticket, duplicate
 ):
-    duplicate.merge_into(ticket, user=agent)
+    duplicate.merge_into(ticket, user=agent, requesters_share=True)
     ticket.refresh_from_db()
     files, replies = ticket.conversation(internal=True)
     messages = [r.message for r in replies]
@@ -170,16 +170,16 @@ def test_merging_moves_the_conversation_files_and_history_into_the_main_ticket(
 def test_a_ticket_cannot_be_merged_into_itself_nor_into_one_it_contains(agent, ticket, duplicate):
     with pytest.raises(MergeError):
         ticket.merge_into(ticket, user=agent)
-    duplicate.merge_into(ticket, user=agent)
+    duplicate.merge_into(ticket, user=agent, requesters_share=True)
     with pytest.raises(MergeError):
-        ticket.merge_into(duplicate, user=agent)
+        ticket.merge_into(duplicate, user=agent, requesters_share=True)
     with pytest.raises(MergeError):
-        duplicate.merge_into(ticket, user=agent)
+        duplicate.merge_into(ticket, user=agent, requesters_share=True)
     assert not Reply.objects.filter(ticket=duplicate).exists()
 
 
 def test_the_old_tracking_id_leads_to_the_main_ticket(client, agent, ticket, duplicate):
-    duplicate.merge_into(ticket, user=agent)
+    duplicate.merge_into(ticket, user=agent, requesters_share=True)
     r = client.get(reverse("tickets:ticket", args=[duplicate.tracking_id]))
     assert r.status_code == 302
     assert r["Location"] == reverse("tickets:ticket", args=[ticket.tracking_id])
@@ -198,12 +198,40 @@ def test_bulk_merge_selected_into_a_main_ticket(agent_client, ticket, duplicate)
     form = agent_client.get(r["Location"])
     assert duplicate.tracking_id in form.content.decode()
     ids = f"{duplicate.pk},{third.pk}"
-    r = agent_client.post(MERGE, {"ids": ids, "main": ticket.tracking_id.lower().replace("-", "")})
+    typed = ticket.tracking_id.lower().replace("-", "")
+    r = agent_client.post(MERGE, {"ids": ids, "main": typed, "requesters_share": "on"})
     assert r.status_code == 302
     assert set(Ticket.objects.filter(merged_into=ticket).values_list("pk", flat=True)) == {
         duplicate.pk,
         third.pk,
     }
+
+
+def test_another_requesters_ticket_is_not_merged_without_staff_confirming_it(
+    agent_client, ticket, duplicate
+):
+    r = agent_client.post(MERGE, {"ids": str(duplicate.pk), "main": ticket.tracking_id})
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert "es de otro solicitante (rdiaz@example.org)" in html
+    assert f'value="{ticket.tracking_id}"' in html  # what was typed stays
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into is None
+    assert not OutgoingEmail.objects.filter(kind="ticket_merged").exists()
+    r = agent_client.post(
+        MERGE, {"ids": str(duplicate.pk), "main": ticket.tracking_id, "requesters_share": "on"}
+    )
+    assert r.status_code == 302
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into == ticket
+
+
+def test_the_same_requesters_tickets_merge_without_asking(agent_client, ticket):
+    again = make_ticket(email=ticket.email.upper(), message="Lo mismo otra vez")
+    r = agent_client.post(MERGE, {"ids": str(again.pk), "main": str(ticket.number)})
+    assert r.status_code == 302
+    again.refresh_from_db()
+    assert again.merged_into == ticket
 
 
 def test_merging_into_an_unknown_ticket_says_so_and_changes_nothing(agent_client, duplicate):

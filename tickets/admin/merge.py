@@ -25,6 +25,16 @@ class MergeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
+    requesters_share = forms.BooleanField(
+        required=False,
+        label=_("Los solicitantes son personas distintas y pueden ver lo que escribió el otro"),
+        help_text=_(
+            "Solo hace falta si los correos no coinciden: el ID de seguimiento de cada uno "
+            "mostrará la conversación completa, con los datos y adjuntos de ambos. Márquela "
+            "solo si trabajan juntos (la misma oficina o el mismo proyecto)."
+        ),
+    )
+
     def clean_main(self):
         term = self.cleaned_data["main"].strip().lstrip("#")
         q = Q(tracking_id=tracking.normalize(term)) if tracking.normalize(term) else Q(pk__in=[])
@@ -57,7 +67,11 @@ def merge_view(model_admin, request):
             if dup.pk == main.pk:
                 continue
             try:
-                dup.merge_into(main, user=request.user)
+                dup.merge_into(
+                    main,
+                    user=request.user,
+                    requesters_share=form.cleaned_data["requesters_share"],
+                )
             except MergeError as exc:
                 refused.append(str(exc))
             else:

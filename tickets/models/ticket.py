@@ -619,8 +619,13 @@ class Ticket(models.Model):
         return reply, changed
 
     @transaction.atomic
-    def merge_into(self, main: "Ticket", *, user) -> None:
+    def merge_into(self, main: "Ticket", *, user, requesters_share: bool = False) -> None:
         """Make this ticket (a duplicate) part of ``main``.
+
+        Tickets of two different requesters (e-mail addresses) are merged only when
+        staff confirm ``requesters_share``: afterwards each requester's tracking ID
+        shows the other's name, address, messages and files (Ley 21.719: personal data
+        shown to a third party needs a reason someone stands behind).
 
         Its message becomes a requester entry of ``main`` at its own date; its
         replies, files and history move there, so the main ticket's conversation and
@@ -647,6 +652,15 @@ class Ticket(models.Model):
             raise MergeError(
                 _("El ticket %(id)s ya es parte de otro ticket; elija ese como principal.")
                 % {"id": target.tracking_id}
+            )
+        if me.email.lower() != target.email.lower() and not requesters_share:
+            raise MergeError(
+                _(
+                    "El ticket %(id)s es de otro solicitante (%(email)s): fusionado, cada uno "
+                    "vería el nombre, el correo, los mensajes y los adjuntos del otro. Confírmelo "
+                    "en la casilla o atienda cada ticket por separado."
+                )
+                % {"id": me.tracking_id, "email": me.email}
             )
         now = timezone.now()
         opening = Reply.objects.create(
