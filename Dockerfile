@@ -34,9 +34,9 @@ ENV PATH=/venv/bin:$PATH \
     STATIC_ROOT=/app/staticfiles \
     MEDIA_ROOT=/data/media \
     SNAPSHOT_DIR=/data/snapshots
-# flite speaks the captcha, the audio alternative to its image (WCAG 1.1.1).
+# espeak-ng speaks the captcha in Spanish, the audio alternative to its image (WCAG 1.1.1).
 RUN apt-get update \
- && apt-get install --yes --no-install-recommends flite \
+ && apt-get install --yes --no-install-recommends espeak-ng \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app

@@ -465,9 +465,14 @@ CAPTCHA_TIMEOUT = 20 if CAPTCHA_GET_FROM_POOL else 10
 CAPTCHA_POOL_SIZE = env_count("CAPTCHA_POOL_SIZE", default=500, minimum=1)
 # Accepts the answer "PASSED": only for automated tests and benchmarks, never in production.
 CAPTCHA_TEST_MODE = env_flag("CAPTCHA_TEST_MODE", default=False)
-# The spoken alternative to the image (WCAG 1.1.1) is synthesised by flite (Debian's
-# package "flite"); without it the audio link is not offered.
-CAPTCHA_FLITE_PATH = env.str("CAPTCHA_FLITE_PATH", default=shutil.which("flite") or "") or None
+# The spoken alternative to the image (WCAG 1.1.1) is synthesised by espeak-ng (Debian's
+# package "espeak-ng", which has a Latin American Spanish voice) or else flite (English
+# only); without either the audio link is not offered. The setting's name is
+# django-simple-captcha's, whose widget offers the link when it is set.
+CAPTCHA_FLITE_PATH = (
+    env.str("CAPTCHA_FLITE_PATH", default=shutil.which("espeak-ng") or shutil.which("flite") or "")
+    or None
+)
 
 # --- Satisfaction rating ------------------------------------------------------------
 # How long after a ticket is resolved or closed the requester may rate the answer

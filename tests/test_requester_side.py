@@ -2,6 +2,7 @@
 the captcha read aloud, the privacy notice's headings."""
 
 import re
+import shutil
 
 import pytest
 from captcha.models import CaptchaStore
@@ -11,6 +12,7 @@ from django.utils import timezone
 from tests.conftest import make_ticket, submission_data
 from tickets.captcha import spoken_text
 from tickets.models import PrivacyNotice, Ticket
+from tickets.views.captcha_audio import speech_command
 
 SUBMIT = reverse("tickets:submit")
 LOOKUP = reverse("tickets:lookup")
@@ -123,7 +125,7 @@ def test_the_form_offers_the_captcha_read_aloud(client, db):
     assert "Escuchar el código en voz alta" in html
 
 
-def test_without_flite_no_audio_is_offered(client, db, settings):
+def test_without_a_speech_synthesiser_no_audio_is_offered(client, db, settings):
     settings.CAPTCHA_FLITE_PATH = None
     from captcha.conf import settings as captcha_settings  # noqa: PLC0415  # copied at import
 
@@ -144,6 +146,25 @@ def test_the_audio_is_a_wav_of_the_challenge(client, db):
     assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"
     assert len(response.content) > 10_000
     assert "no-store" in response["Cache-Control"]
+
+
+def test_the_code_is_read_in_latin_american_spanish_on_the_spanish_page():
+    es = speech_command("/usr/bin/espeak-ng", "2. 5", "/tmp/c.wav", "es")
+    assert es[es.index("-v") + 1] == "es-419"
+    en = speech_command("/usr/bin/espeak-ng", "2. 5", "/tmp/c.wav", "en")
+    assert en[en.index("-v") + 1] == "en"
+    # flite has one voice, English, whatever the page.
+    assert "-v" not in speech_command("/usr/bin/flite", "2. 5", "/tmp/c.wav", "es")
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
+def test_the_spanish_and_english_pages_read_the_code_in_different_voices(client, db, settings):
+    settings.CAPTCHA_FLITE_PATH = shutil.which("espeak-ng")
+    store = shown_challenge(client)
+    spanish = client.get(audio_url(store.hashkey)).content
+    english = client.get(audio_url(store.hashkey), headers={"accept-language": "en"}).content
+    assert spanish[:4] == english[:4] == b"RIFF"
+    assert spanish != english
 
 
 def test_an_unknown_or_expired_challenge_has_no_audio(client, db):

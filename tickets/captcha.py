@@ -40,11 +40,11 @@ def refill_after_migrate(**kwargs) -> None:
 
 
 def spoken_text(challenge: str) -> str:
-    """What flite says: each digit alone, with a pause between, and the whole said twice.
+    """What is read aloud: each digit alone, with a pause between, and the whole said twice.
 
-    flite speaks English only; digits are the characters it pronounces most
-    distinctly (the challenge uses 2–9, no 0/1 to confuse), one by one so that
-    "58" is "five, eight" and not "fifty-eight".
+    Digits are what a synthesiser pronounces most distinctly in any language (the
+    challenge uses 2–9, no 0/1 to confuse), one by one so that "58" is "cinco, ocho"
+    and not "cincuenta y ocho".
     """
     digits = ". ".join(c for c in challenge if c.isdigit())
     return f"{digits}. . {digits}."

@@ -1,13 +1,14 @@
 """The captcha read aloud: WCAG 1.1.1 accepts a CAPTCHA only with an alternative in
-another modality. flite (Debian's package) speaks the digits of the same challenge
+another modality. espeak-ng (Debian's package), in the page's language (Latin American
+Spanish or English), or else flite, in English, speaks the digits of the same challenge
 the image shows, so the answer is checked, once, by the same form field.
 
 Our own view rather than django-simple-captcha's: it refuses an expired challenge
 as the answer would be refused, plays in the page instead of downloading, is never
-cached, and its flite runs are rate limited.
+cached, and its synthesiser runs are rate limited.
 """
 
-import subprocess  # nosec B404: flite is run with a fixed argument list, no shell
+import subprocess  # nosec B404: the synthesiser is run with a fixed argument list, no shell
 import tempfile
 from pathlib import Path
 
@@ -15,13 +16,22 @@ from captcha.models import CaptchaStore
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from tickets.captcha import spoken_text
 from tickets.views.headers import private_page
 from tickets.views.limits import ratelimit
 
-FLITE_TIMEOUT = 10  # seconds; five digits take a few hundredths
+SPEECH_TIMEOUT = 10  # seconds; five digits take a few hundredths
+
+
+def speech_command(program: str, text: str, wav: str, language: str) -> list[str]:
+    """The synthesiser's command line: espeak-ng with the page's language, or flite."""
+    if Path(program).name.startswith("espeak"):
+        voice = "en" if language.startswith("en") else "es-419"
+        return [program, "-v", voice, "-s", "130", "-w", wav, "--", text]
+    return [program, "-t", text, "-o", wav]
 
 
 @ratelimit("captcha_audio", methods=("GET",))
@@ -36,10 +46,13 @@ def captcha_audio(request: HttpRequest, key: str) -> HttpResponse:
         return HttpResponse(status=410)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "captcha.wav"
+        command = speech_command(
+            settings.CAPTCHA_FLITE_PATH, spoken_text(store.challenge), str(path), get_language()
+        )
         subprocess.run(  # nosec B603: fixed executable from settings, text is digits only
-            [settings.CAPTCHA_FLITE_PATH, "-t", spoken_text(store.challenge), "-o", str(path)],
+            command,
             check=True,
-            timeout=FLITE_TIMEOUT,
+            timeout=SPEECH_TIMEOUT,
             capture_output=True,
         )
         wav = path.read_bytes()
