@@ -168,9 +168,11 @@ def tickets_closed_automatically(tickets: Iterable[Ticket]) -> None:
 
     Notices alike but for the ticket's own values are rendered once (``_render_alike``).
     """
+    tickets = list(tickets)
+    urls = ratings.rating_urls(tickets)
     groups: dict[tuple, list[tuple[Ticket, dict[str, str]]]] = {}
     for ticket in tickets:
-        shown = _shown_values(ticket)
+        shown = _shown_values(ticket, urls[ticket.pk])
         empty = frozenset(name for name, value in shown.items() if not value)
         groups.setdefault((ticket.language, ticket.status, empty), []).append((ticket, shown))
     rows = []
@@ -179,7 +181,7 @@ def tickets_closed_automatically(tickets: Iterable[Ticket]) -> None:
     _save(rows)
 
 
-def _shown_values(ticket: Ticket) -> dict[str, str]:
+def _shown_values(ticket: Ticket, rating_url: str) -> dict[str, str]:
     """What a ticket's automatic notice shows of it; the rest is the same for all."""
     # As a template shows them: str() of each.
     return {
@@ -189,7 +191,7 @@ def _shown_values(ticket: Ticket) -> dict[str, str]:
         "category": str(ticket.category),
         "region": str(ticket.region),
         "project_number": str(ticket.project_number),
-        "rating_url": ratings.rating_url(ticket),
+        "rating_url": rating_url,
     }
 
 
