@@ -190,7 +190,8 @@ class Command(BaseCommand):
             "close_stalled_tickets: ticket #%s %s closed as %s",
             ticket.number,
             tracking.short(ticket.tracking_id),
-            ticket.get_status_display(),
+            # Lazy: translated only if the line is logged (cron logs warnings only).
+            Status(ticket.status).label,
         )
         counts[ticket.status] += 1
 
