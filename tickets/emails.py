@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from tickets import outbox, ratelimit, ratings
+from tickets import bulk, outbox, ratelimit, ratings
 from tickets.models.outgoing_email import OutgoingEmail
 
 if TYPE_CHECKING:  # emails is imported by models/ticket.py: only the type checker may look back up
@@ -79,9 +79,12 @@ def _rows(
     return rows
 
 
-def _save(rows: list[OutgoingEmail]) -> list[OutgoingEmail]:
-    """Write rendered rows in one INSERT and hand the sendable ones to the outbox."""
-    OutgoingEmail.objects.bulk_create(rows)
+def _save(rows: list[OutgoingEmail], *, many: bool = False) -> list[OutgoingEmail]:
+    """Write rendered rows in one INSERT (``many``: by COPY) and hand the sendable ones to the outbox."""
+    if many:
+        bulk.insert(rows)
+    else:
+        OutgoingEmail.objects.bulk_create(rows)
     for row in rows:
         if row.state == OutgoingEmail.State.FAILED:
             log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, row.kind)
@@ -164,7 +167,7 @@ def ticket_merged(duplicate: Ticket, main: Ticket) -> None:
 
 
 def tickets_closed_automatically(tickets: Iterable[Ticket]) -> None:
-    """Each ticket's notice, all written in one INSERT: cron closes stalled tickets in batches.
+    """Each ticket's notice, all written at once (``bulk.insert``): cron closes stalled tickets in batches.
 
     Notices alike but for the ticket's own values are rendered once (``_render_alike``).
     """
@@ -178,7 +181,7 @@ def tickets_closed_automatically(tickets: Iterable[Ticket]) -> None:
     rows = []
     for (language, _status, _empty), group in groups.items():
         rows += _render_alike("ticket_closed_automatically", group, language)
-    _save(rows)
+    _save(rows, many=True)
 
 
 def _shown_values(ticket: Ticket, rating_url: str) -> dict[str, str]:
