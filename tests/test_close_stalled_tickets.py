@@ -90,7 +90,9 @@ def data_queries(ctx):
 
 
 def reads(ctx):
-    return [sql for sql in data_queries(ctx) if sql.startswith("SELECT")]
+    # On PostgreSQL each table's rows are written by COPY, after a SELECT of their pks
+    # from its sequence (tickets/bulk.py): that SELECT stands for the INSERT.
+    return [sql for sql in data_queries(ctx) if sql.startswith("SELECT") and "nextval(" not in sql]
 
 
 def snapshot():
@@ -430,14 +432,14 @@ def test_a_ticket_another_run_closed_in_the_meantime_is_counted_as_skipped(agent
 def test_a_failing_ticket_does_not_stop_the_others(agent, monkeypatch, caplog):
     tickets = [answered(agent, kind="information" if i else "public") for i in range(3)]
     broken = tickets[1]
-    rating_url = ratings.rating_url
+    token = ratings._token
 
-    def rating_url_for(ticket):
+    def token_for(signer, ticket):
         if ticket.pk == broken.pk:
             raise RuntimeError("disk full")
-        return rating_url(ticket)
+        return token(signer, ticket)
 
-    monkeypatch.setattr(ratings, "rating_url", rating_url_for)
+    monkeypatch.setattr(ratings, "_token", token_for)
     with caplog.at_level(
         logging.WARNING, logger="tickets.management.commands.close_stalled_tickets"
     ):

@@ -61,6 +61,28 @@ def test_a_token_expires_after_the_rating_window(resolved, settings):
         assert ratings.read_token(token)[0] == resolved.pk
 
 
+def test_a_token_is_what_django_signing_dumps_makes_so_links_already_sent_keep_working(resolved):
+    with time_machine.travel(timezone.now(), tick=False):
+        expected = signing.dumps(
+            {"t": resolved.pk, "r": int(resolved.closed_at.timestamp())},
+            salt=ratings.SALT,
+            compress=False,
+        )
+        assert ratings.token_for(resolved) == expected
+    with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):
+        assert ratings.token_for(resolved) != expected
+
+
+def test_a_batch_of_links_is_the_link_of_each_ticket_alone(agent):
+    tickets = [make_ticket(), make_ticket()]
+    for t in tickets:
+        t.change(user=agent, status=Status.RESOLVED)
+    with time_machine.travel(timezone.now(), tick=False):
+        urls = ratings.rating_urls(tickets)
+        assert urls == {t.pk: ratings.rating_url(t) for t in tickets}
+    assert urls[tickets[0].pk] != urls[tickets[1].pk]
+
+
 # --- the e-mail link ----------------------------------------------------------------
 def test_the_resolved_email_carries_a_rating_link_in_both_bodies(resolved):
     mail = OutgoingEmail.objects.get(ticket=resolved, kind="ticket_resolved")

@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from tickets import outbox, ratelimit, ratings
+from tickets import bulk, outbox, ratelimit, ratings
 from tickets.models.outgoing_email import OutgoingEmail
 
 if TYPE_CHECKING:  # emails is imported by models/ticket.py: only the type checker may look back up
@@ -79,9 +79,12 @@ def _rows(
     return rows
 
 
-def _save(rows: list[OutgoingEmail]) -> list[OutgoingEmail]:
-    """Write rendered rows in one INSERT and hand the sendable ones to the outbox."""
-    OutgoingEmail.objects.bulk_create(rows)
+def _save(rows: list[OutgoingEmail], *, many: bool = False) -> list[OutgoingEmail]:
+    """Write rendered rows in one INSERT (``many``: by COPY) and hand the sendable ones to the outbox."""
+    if many:
+        bulk.insert(rows)
+    else:
+        OutgoingEmail.objects.bulk_create(rows)
     for row in rows:
         if row.state == OutgoingEmail.State.FAILED:
             log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, row.kind)
@@ -164,22 +167,24 @@ def ticket_merged(duplicate: Ticket, main: Ticket) -> None:
 
 
 def tickets_closed_automatically(tickets: Iterable[Ticket]) -> None:
-    """Each ticket's notice, all written in one INSERT: cron closes stalled tickets in batches.
+    """Each ticket's notice, all written at once (``bulk.insert``): cron closes stalled tickets in batches.
 
     Notices alike but for the ticket's own values are rendered once (``_render_alike``).
     """
+    tickets = list(tickets)
+    urls = ratings.rating_urls(tickets)
     groups: dict[tuple, list[tuple[Ticket, dict[str, str]]]] = {}
     for ticket in tickets:
-        shown = _shown_values(ticket)
+        shown = _shown_values(ticket, urls[ticket.pk])
         empty = frozenset(name for name, value in shown.items() if not value)
         groups.setdefault((ticket.language, ticket.status, empty), []).append((ticket, shown))
     rows = []
     for (language, _status, _empty), group in groups.items():
         rows += _render_alike("ticket_closed_automatically", group, language)
-    _save(rows)
+    _save(rows, many=True)
 
 
-def _shown_values(ticket: Ticket) -> dict[str, str]:
+def _shown_values(ticket: Ticket, rating_url: str) -> dict[str, str]:
     """What a ticket's automatic notice shows of it; the rest is the same for all."""
     # As a template shows them: str() of each.
     return {
@@ -189,7 +194,7 @@ def _shown_values(ticket: Ticket) -> dict[str, str]:
         "category": str(ticket.category),
         "region": str(ticket.region),
         "project_number": str(ticket.project_number),
-        "rating_url": ratings.rating_url(ticket),
+        "rating_url": rating_url,
     }
 
 

@@ -11,7 +11,8 @@ Due tickets are read in batches ordered by (requester_due_at, pk), one query
 per batch, and each batch is closed at once in one transaction: its rows are
 locked (on PostgreSQL SELECT … FOR NO KEY UPDATE SKIP LOCKED; SQLite's write
 lock is the whole database's) and claimed by one UPDATE, then the
-history, the system replies and the notices are written with one INSERT each,
+history, the system replies and the notices are written with one INSERT each
+(on PostgreSQL a COPY, after one SELECT of their keys: tickets/bulk.py),
 about seven queries per batch whatever its size. Overlapping runs (two nodes, a
 rerun after a crash) never close a ticket twice or send two notices: a ticket
 another run holds is skipped, one it has closed is no longer "Respondido".
@@ -190,7 +191,8 @@ class Command(BaseCommand):
             "close_stalled_tickets: ticket #%s %s closed as %s",
             ticket.number,
             tracking.short(ticket.tracking_id),
-            ticket.get_status_display(),
+            # Lazy: translated only if the line is logged (cron logs warnings only).
+            Status(ticket.status).label,
         )
         counts[ticket.status] += 1
 
