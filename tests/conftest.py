@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.imap import imap_server  # noqa: F401 (fixture for every test)
 from tests.smtp import smtp_down, smtp_server  # noqa: F401 (fixtures for every test)
+from tickets import outbox
 from tickets.admin import versions
 from tickets.models import Category, Region, Ticket
 from tickets.submission import submit_ticket
@@ -42,6 +43,9 @@ def pytest_configure():
     # django-axes refuses authenticate() calls without a request, which is how
     # client.login() calls it; tests/security/test_admin_lockout.py turns it back on.
     settings.AXES_ENABLED = False
+    # The few tests that start the sender thread: once idle it closes its connection at
+    # once, so none is left open on the test database when it is dropped at the end.
+    outbox.IDLE_SECONDS = 0
 
 
 @pytest.fixture

@@ -195,6 +195,40 @@ def test_after_a_cut_between_two_batches_the_sender_thread_reconnects_and_sends_
     assert "sending after commit failed" not in caplog.text
 
 
+def test_the_sender_thread_keeps_its_connection_between_batches_and_closes_it_once_idle(
+    mail_server, monkeypatch
+):
+    first, second = queue(2, body_text="Hola")
+    real_send_ids = outbox.send_ids
+    backends = []
+    closed = threading.Event()
+
+    def send_ids(ids):
+        run = real_send_ids(ids)
+        backends.append(connection.connection.info.backend_pid)
+        return run
+
+    class Connection:
+        """The thread's ``connection``, telling the test when it is closed."""
+
+        def __getattr__(self, name):
+            return getattr(connection, name)
+
+        def close(self):
+            connection.close()
+            closed.set()
+
+    monkeypatch.setattr(outbox, "send_ids", send_ids)
+    monkeypatch.setattr(outbox, "connection", Connection())
+    monkeypatch.setattr(outbox, "IDLE_SECONDS", 2)
+    assert outbox.send_soon([first.pk]).join(10)
+    assert outbox.send_soon([second.pk]).join(10)
+    assert not closed.is_set()
+    assert len(backends) == 2 and backends[0] == backends[1]
+    assert closed.wait(10)
+    assert sorted(m.subject for m in mail_server.messages) == ["Mensaje 0", "Mensaje 1"]
+
+
 def test_a_cut_in_the_middle_of_a_sender_thread_batch_costs_no_message(mail_server):
     msgs = queue(3, body_text="Hola")
     ids = [m.pk for m in msgs]

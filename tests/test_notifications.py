@@ -1,6 +1,7 @@
 """Who is told what, as the SMTP server receives it; and what can never be sent."""
 
 import io
+import re
 
 import pytest
 from django.core import mail
@@ -8,7 +9,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from tests.conftest import make_ticket, submission_data
-from tickets import outbox
+from tickets import emails, outbox
 from tickets.models import Category, OutgoingEmail, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -275,7 +276,7 @@ def test_a_submission_sends_its_mail_right_after_commit_without_cron(
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert submit(client).status_code == 302
-    assert len(callbacks) == 2  # the confirmation, the agents' notice
+    assert len(callbacks) == 1  # the confirmation and the agents' notice, handed over together
     assert sorted(m.to[0] for m in mail.outbox) == [ALICIA, HELPDESK]
     assert set(OutgoingEmail.objects.values_list("state", flat=True)) == {State.SENT}
 
@@ -328,6 +329,34 @@ def test_the_background_thread_sends_only_the_rows_it_was_given(smtp_server):
     other.refresh_from_db()
     assert (mine.state, other.state) == (State.SENT, State.QUEUED)
     assert [m.rcpt_tos for m in smtp_server.messages] == [[ALICIA]]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_new_tickets_mail_rendered_before_its_number_reads_as_if_rendered_after(
+    db, settings, language
+):
+    # Ticket.open renders these before it takes the number (markers, filled in after).
+    settings.INBOUND_EMAIL_ADDRESS = "respuestas@desarrollosocial.gob.cl"
+    make_ticket()  # so that the number and the id are not both 1
+    ticket = make_ticket(language=language)
+    queued = OutgoingEmail.objects.filter(ticket=ticket).order_by("kind")
+    assert [m.kind for m in queued] == ["new_ticket_agents", "ticket_created"]
+    for m in queued:
+        (full,) = emails._render(
+            m.kind,
+            [m.to],
+            ticket=ticket,
+            language=language if m.kind == "ticket_created" else "es",
+        )
+        assert (m.subject, m.body_text, m.body_html) == (
+            full.subject,
+            full.body_text,
+            full.body_html,
+        )
+        assert not re.search(r"mark[0-9a-f]{24}", m.subject + m.body_text + m.body_html)
+    agents = queued[0]
+    assert f"n.º {ticket.number} " in agents.subject
+    assert f"/tickets/ticket/{ticket.pk}/change/" in agents.body_text
 
 
 def test_a_message_in_english_says_so_to_the_mail_client(db):

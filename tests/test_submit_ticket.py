@@ -3,10 +3,11 @@ import uuid
 
 import pytest
 from captcha.models import CaptchaStore
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.conftest import pdf, png, submission_data
+from tests.conftest import make_ticket, pdf, png, submission_data
 from tickets.models import Attachment, Category, OutgoingEmail, Priority, Status, Ticket
 
 URL = "/ticket/nuevo/"
@@ -248,6 +249,21 @@ def test_two_different_forms_create_two_tickets(client, db):
     post(client, submission_token=str(uuid.uuid4()))
     post(client, submission_token=str(uuid.uuid4()))
     assert Ticket.objects.count() == 2
+
+
+def test_consecutive_submissions_get_consecutive_numbers(db):
+    first, second = make_ticket(), make_ticket()
+    assert second.number == first.number + 1
+
+
+def test_a_submission_refused_after_taking_its_number_gives_the_number_back(db):
+    # Ticket.open takes the number just before its writes; a file refused there rolls
+    # the whole submission back, the counter's increment with it: no gap.
+    first = make_ticket()
+    with pytest.raises(ValidationError):
+        make_ticket(files=[SimpleUploadedFile("programa.exe", b"MZ\x90\x00")])
+    assert Ticket.objects.count() == 1
+    assert make_ticket().number == first.number + 1
 
 
 def test_it_ignores_a_forged_x_forwarded_for(client, db):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -97,7 +97,7 @@ def _queue(kind: str, recipients, **kwargs) -> list[OutgoingEmail]:
     return _save(_render(kind, recipients, **kwargs))
 
 
-def _agent_addresses(ticket: Ticket) -> set[str]:
+def agent_addresses(ticket: Ticket) -> set[str]:
     """Agents routed for the ticket's category or region, else the help desk's address."""
     User = get_user_model()
     q = User.objects.filter(is_active=True, is_staff=True).exclude(email="")
@@ -107,13 +107,43 @@ def _agent_addresses(ticket: Ticket) -> set[str]:
 
 
 # --- to the requester ----------------------------------------------------------------
-def ticket_created(ticket: Ticket) -> None:
-    # An anonymous form that mails any address it is given would be a spam relay:
-    # past the per-address limit the ticket is still created, and staff still
-    # hear of it, but no confirmation goes out (ratelimit.allow logs it).
-    if ratelimit.allow("confirmation_email", ticket.email):
-        _queue("ticket_created", [ticket.email], ticket=ticket, language=ticket.language)
-    _queue("new_ticket_agents", _agent_addresses(ticket), ticket=ticket)
+def ticket_created(ticket: Ticket) -> Callable[[], None]:
+    """Render the confirmation and the agents' notice; the function returned queues them
+    (in one INSERT) once the ticket has been saved with its number.
+
+    ``Ticket.open`` calls this before it takes the number, whose counter row stays
+    locked until the commit: rendering six templates under that lock made every other
+    submission wait for it (benchmarks/RESULTS.md, issue 17). The number and the id are
+    rendered as random markers and filled in, digits for digits, in all three parts; a
+    test compares the result with a full rendering.
+    """
+    agents = agent_addresses(ticket)
+    number_mark, id_mark = f"mark{secrets.token_hex(12)}", f"mark{secrets.token_hex(12)}"
+    stand_in = copy.copy(ticket)
+    stand_in.number, stand_in.pk = number_mark, id_mark
+    confirmation = _render(
+        "ticket_created", [ticket.email], ticket=stand_in, language=ticket.language
+    )
+    notice = _render("new_ticket_agents", agents, ticket=stand_in)
+
+    def fill(text: str) -> str:
+        return text.replace(number_mark, str(ticket.number)).replace(id_mark, str(ticket.pk))
+
+    def queue() -> None:
+        rows = []
+        # An anonymous form that mails any address it is given would be a spam relay:
+        # past the per-address limit the ticket is still created, and staff still
+        # hear of it, but no confirmation goes out (ratelimit.allow logs it).
+        if ratelimit.allow("confirmation_email", ticket.email):
+            rows += confirmation
+        rows += notice
+        for row in rows:
+            row.ticket = ticket
+            row.subject = fill(row.subject)[:250]
+            row.body_text, row.body_html = fill(row.body_text), fill(row.body_html)
+        _save(rows)
+
+    return queue
 
 
 def agent_replied(reply: Reply) -> None:
@@ -259,7 +289,7 @@ def requester_replied(reply: Reply) -> None:
     if ticket.assignee_id and ticket.assignee.is_active and ticket.assignee.email:
         recipients = {ticket.assignee.email}
     else:
-        recipients = _agent_addresses(ticket)
+        recipients = agent_addresses(ticket)
     _queue("requester_replied", recipients, ticket=ticket, reply=reply)
 
 

@@ -219,9 +219,12 @@ def _due(ids=None):
         # for its next_attempt_at), so the next batch never repeats them.
         q = q.order_by("next_attempt_at", "pk")[:BATCH]
         batch = dbfaults.reconnecting(partial(list, q), what="outbox: reading due messages")
-        if not batch:
-            return
         yield from batch
+        # A short batch was all that was due when it was read: no second read to learn
+        # that (the after-commit sender's batches are short). What fell due since waits
+        # for the next run.
+        if len(batch) < BATCH:
+            return
 
 
 def send_due(*, limit=None, max_seconds=None, ids=None) -> Run:
@@ -290,11 +293,23 @@ class _Batch:
 _pending: "queue.SimpleQueue[_Batch]" = queue.SimpleQueue()
 _sender = {"thread": None, "pid": None}
 _sender_lock = threading.Lock()
+# The sender keeps its database connection this long after its last batch. Closing it
+# as soon as the queue was empty cost a new PostgreSQL connection (a server process
+# started and ended) for nearly every submission under load, since the queue empties
+# between two (issue 17); a site with nothing to send still holds none for long.
+IDLE_SECONDS = 30.0
 
 
 def _sender_loop():
+    idle = None
     while True:
-        batch = _pending.get()
+        try:
+            batch = _pending.get(timeout=idle)
+        except queue.Empty:
+            connection.close()
+            idle = None
+            continue
+        idle = IDLE_SECONDS
         try:
             # The connection kept from the last batch may have died since (a
             # failover while idle, or an error in that batch): a fresh one, or
@@ -305,10 +320,6 @@ def _sender_loop():
             log.exception("outbox: background send failed; cron will retry")
         finally:
             batch.done.set()
-            # Keep the database connection while submissions keep coming (a busy
-            # worker reuses it), close it once idle so none lingers.
-            if _pending.empty():
-                connection.close()
 
 
 def send_soon(ids):

@@ -75,10 +75,13 @@ class MergeError(ValueError):
 
 
 class Sequence(models.Model):
-    """A gap-tolerant counter that stays correct under concurrent submissions.
+    """Ticket numbers without gaps or repeats, under concurrent submissions too.
 
-    The UPDATE takes the row lock until the transaction ends, so two submissions
-    on PostgreSQL get consecutive numbers; SQLite serialises writers anyway.
+    The increment is part of the ticket's transaction, so a submission that fails
+    gives its number back. Its UPDATE holds the row lock until that transaction
+    ends: on PostgreSQL two submissions get consecutive numbers, the second waiting
+    for the first to commit (SQLite serialises writers anyway). Hence a transaction
+    takes its number as late as it can (``Ticket.open``).
     """
 
     name = models.CharField(max_length=40, primary_key=True)
@@ -355,7 +358,6 @@ class Ticket(models.Model):
         """
         now = timezone.now()
         ticket = cls(
-            number=Sequence.next("ticket"),
             tracking_id=tracking.new_tracking_id(),
             submission_token=submission_token,
             name=name,
@@ -372,9 +374,14 @@ class Ticket(models.Model):
             updated_at=now,
         )
         ticket._start_staff_clock(now)
+        queue_mail = emails.ticket_created(ticket)
+        # The number last: its counter row stays locked until this transaction commits,
+        # and every other submission waits for it (see Sequence). The reads and the
+        # e-mails' rendering come before, so the lock covers only the writes.
+        ticket.number = Sequence.next("ticket")
         ticket.save()
         ticket.add_attachments(files)
-        emails.ticket_created(ticket)
+        queue_mail()
         return ticket
 
     # What a verb reads to decide and then writes: never anything a form edits.
