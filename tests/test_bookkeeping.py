@@ -1,4 +1,4 @@
-"""Counters and the public access log commit without waiting for the disk; nothing else does."""
+"""Counters, the public access log and session saves commit without waiting for the disk; nothing else does."""
 
 import threading
 
@@ -9,6 +9,7 @@ from tests.conftest import make_ticket
 from tickets import ratelimit
 from tickets.bookkeeping import bookkeeping
 from tickets.models import AccessLog
+from tickets.session_store import SessionStore
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -59,3 +60,42 @@ def test_a_ticket_page_view_leaves_its_access_log_row(client):
     assert client.get(f"/ticket/{t.tracking_id}/").status_code == 200
     assert AccessLog.objects.filter(ticket=t, kind="public_view").count() == 1
     assert ratelimit.peek("lookup", "127.0.0.1").count == 0
+
+
+def statements_of(action) -> list[str]:
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        action()
+    return seen
+
+
+def test_a_session_save_does_not_wait_and_another_connection_reads_it():
+    store = SessionStore()
+    store["remembered"] = "1N7-XQE-RW26"
+    saved = statements_of(store.save)
+    assert saved[0] == "SET LOCAL synchronous_commit TO OFF"
+    assert any(sql.startswith("INSERT") for sql in saved)
+    seen = []
+    thread = threading.Thread(
+        target=lambda: (
+            seen.append(SessionStore(session_key=store.session_key).get("remembered")),
+            connections.close_all(),
+        )
+    )
+    thread.start()
+    thread.join()
+    assert seen == ["1N7-XQE-RW26"]
+
+
+def test_ending_a_session_still_waits_for_the_disk():
+    store = SessionStore()
+    store["remembered"] = "1N7-XQE-RW26"
+    store.save()
+    deleted = statements_of(lambda: store.delete())
+    assert not any("synchronous_commit" in sql for sql in deleted)
+    assert not SessionStore().exists(store.session_key)

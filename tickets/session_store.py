@@ -16,6 +16,12 @@ and the person gets the 500 page.
 
 An engine rather than a replacement of ``SessionMiddleware``: Django's deploy
 checks for the session cookie look for its middleware by name.
+
+A save commits without waiting for the disk (``tickets.bookkeeping``): it was the
+second durable commit of every submission (benchmarks/RESULTS.md). A crash of the
+database server can lose a session saved in its last fraction of a second, which only
+ever costs a signing-in again or a tracking ID to type again; deleting a session (a
+log-out, a password change ending the others) still waits for the disk.
 """
 
 import logging
@@ -24,6 +30,8 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import DatabaseError
 from django.http import HttpRequest
+
+from tickets.bookkeeping import bookkeeping
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,8 @@ class SessionStore(DatabaseSessionStore):
 
     def save(self, must_create: bool = False) -> None:
         try:
-            super().save(must_create=must_create)
+            with bookkeeping():
+                super().save(must_create=must_create)
         # Django turns a database error while updating a stored session into UpdateError
         # (which the middleware answers with a 400); a new session's stays DatabaseError.
         except (DatabaseError, UpdateError):
