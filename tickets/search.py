@@ -109,12 +109,12 @@ def _word_start_on_postgresql(queryset: QuerySet, folded: str) -> QuerySet:
     The planner guesses how many tickets a pattern matches by trying it on a sample of
     about 100 texts, so one chance hit makes a word start found in 60 tickets look like
     1 % of them: the queue then walks its newest-first index through the whole table to
-    fill a page (150-480 ms for 36 of the 702 one- and two-letter terms at 100,000
-    tickets). Fetched through the index, up to FEW_MATCHES ids cost a few milliseconds
-    whatever the term; if that is all there is, the list is those ids (ordered and counted
-    exactly, by primary key); if not, the term is common enough for the walk to fill a
-    page within a few thousand tickets. A ticket written between the two queries shows
-    up on the next page load.
+    fill a page (over 50 ms for 36 of the 702 one- and two-letter terms at 100,000
+    tickets, up to 480 ms). Fetched through the index, up to FEW_MATCHES ids cost a few
+    milliseconds whatever the term; if that is all there is, the list is those ids
+    (ordered and counted exactly, by primary key); if not, the term is common enough for
+    the walk to fill a page within a few thousand tickets. A ticket written between the
+    two queries shows up on the next page load.
     """
     pattern = word_start_pattern(folded)
     # The LIKE is redundant for the result; it lowers the planner's guess (two conditions
