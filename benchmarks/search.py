@@ -25,6 +25,10 @@ two-letter term), it prints:
 
 and the plans (EXPLAIN ANALYZE) of the queue's queries over the tickets for one term
 (--explain; by default the word whose matches the planner under-estimates).
+
+--sweep also requests the queue page once for every one- and two-letter term (a to z and
+ñ, 756 terms) and prints the spread: a short term's cost depends on how well the
+planner guesses its matches from a sample, so a handful of terms cannot show the worst.
 """
 
 import argparse
@@ -202,6 +206,8 @@ TERMS = [
     ("no match", "desconfiguracion"),
     ("two letters, common", "pe"),
     ("two letters, rare", "qq"),
+    ("two letters, initials", "jp"),
+    ("one letter", "x"),
 ]
 
 
@@ -458,6 +464,43 @@ def measure_search(terms, runs):
         )
 
 
+def sweep():
+    """The queue page once for every one- and two-letter term, after one warm-up request each."""
+    import string
+
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(
+        User.objects.get(username="agente"), backend="tickets.auth_backend.OneQueryModelBackend"
+    )
+    letters = string.ascii_lowercase + "ñ"
+    results = []
+    for term in [*letters, *(a + b for a in letters for b in letters)]:
+        client.get(QUEUE, {"q": term})
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            r = client.get(QUEUE, {"q": term})
+            ms = (time.perf_counter() - started) * 1000
+        assert r.status_code == 200, r.status_code
+        sql = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        results.append((ms, sql, term))
+    pages = [ms for ms, _sql, _term in results]
+    sqls = [sql for _ms, sql, _term in results]
+    print(
+        f"\nqueue page ?q= for {len(results)} one- and two-letter terms, one request each (ms):"
+        f"\n    page median {statistics.median(pages):.1f}, p95 {percentile(pages, 95):.1f}, "
+        f"max {max(pages):.1f}; over 100 ms: {sum(ms > 100 for ms in pages)}"
+        f"\n    its SQL median {statistics.median(sqls):.1f}, p95 {percentile(sqls, 95):.1f}, "
+        f"max {max(sqls):.1f}; over 50 ms: {sum(sql > 50 for sql in sqls)}"
+    )
+    slowest = sorted(results, key=lambda r: r[1], reverse=True)[:5]
+    print("    slowest SQL: " + ", ".join(f"«{t}» {sql:.0f} ms" for _ms, sql, t in slowest))
+
+
 def explain(term):
     """EXPLAIN ANALYZE of the queue page's queries over the tickets for ``term``, as it sent them."""
     from django.contrib.auth.models import User
@@ -473,7 +516,8 @@ def explain(term):
     )
     with CaptureQueriesContext(connection) as ctx:
         client.get(QUEUE, {"q": term})
-    # The page's tickets and, when the planner expected few, their exact count (parameters inlined).
+    # The page's tickets and, when the planner expected few, their exact count (parameters
+    # inlined); for a short term, the look-up of its first matches (tickets/search.py).
     searches = [
         q["sql"]
         for q in ctx.captured_queries
@@ -483,7 +527,12 @@ def explain(term):
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
             plan = [row[0] for row in cursor.fetchall()]
-        what = "count" if sql.startswith("SELECT COUNT") else "first page"
+        if sql.startswith("SELECT COUNT"):
+            what = "count"
+        elif "ORDER BY" in sql:
+            what = "first page"
+        else:
+            what = "index look-up (a short term)"
         print(f"\nEXPLAIN ANALYZE of the queue's {what} for «{term}»:")
         for line in plan:
             print(f"    {line}")
@@ -495,6 +544,7 @@ def main():
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--explain", default="garantia", help="the term whose plans are printed")
     parser.add_argument("--term", action="append", default=[], help="one more term to measure")
+    parser.add_argument("--sweep", action="store_true", help="every one- and two-letter term")
     parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database again")
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)  # the child's job
@@ -539,6 +589,8 @@ def main():
         terms = [(label, term or tracking_fragment()) for label, term in TERMS]
         terms += [("extra", term) for term in args.term]
         measure_search(terms, args.runs)
+        if args.sweep:
+            sweep()
         explain(args.explain)
         connection.close()
     finally:

@@ -184,6 +184,30 @@ def test_search_by_name_and_message_text(agent_client, ticket):
     assert shown(agent_client.get(QUEUE, {"q": "rendición"})) == {ticket.pk}
 
 
+def test_two_letters_find_tickets_with_a_word_starting_so_and_the_box_says_so(agent_client):
+    perez = make_ticket(name="Paula Pérez", message="Consulta")
+    lopez = make_ticket(name="Ana López", message="Consulta")
+    response = agent_client.get(QUEUE, {"q": "Pé"})
+    assert shown(response) == {perez.pk}
+    assert lopez.pk in shown(agent_client.get(QUEUE, {"q": "Lóp"}))
+    assert "Una o dos letras buscan el comienzo de una palabra" in response.content.decode()
+
+
+def test_the_note_on_short_terms_is_in_english_for_an_english_agent(agent_client):
+    agent_client.cookies["django_language"] = "en"
+    html = agent_client.get(QUEUE).content.decode()
+    assert "One or two letters search for the start of a word" in html
+    assert "Una o dos letras" not in html
+
+
+def test_a_two_digit_term_is_still_a_ticket_number_not_a_word_start(agent_client, agent):
+    bulk_tickets(12, start=1, assignee=agent)
+    Ticket.objects.filter(number=3).update(message="12 archivos adjuntos")
+    assert {
+        t.number for t in Ticket.objects.filter(pk__in=shown(agent_client.get(QUEUE, {"q": "12"})))
+    } == {12}
+
+
 # --- bulk actions --------------------------------------------------------------------------
 def act(client, action, tickets, **extra):
     data = {"action": action, "_selected_action": [t.pk for t in tickets], "index": 0, **extra}
@@ -316,6 +340,22 @@ def test_the_queue_costs_the_same_queries_for_10_and_500_tickets(
     assert Ticket.objects.count() == 500
     large = queue_queries(agent_client, django_assert_max_num_queries, **params)
     assert small == large
+
+
+@pytest.mark.parametrize("term", ["pe", "zz"])
+def test_a_short_term_costs_the_same_queries_for_10_and_500_tickets(
+    agent_client, agent, django_assert_max_num_queries, term
+):
+    # One more than the queue's own on PostgreSQL: the index look-up of the word start.
+    # Every bulk ticket is a "Persona", so "pe" finds all 10, then all 500.
+    bulk_tickets(10, start=1, assignee=agent)
+    agent_client.get(QUEUE)  # the filters' lists, read once a minute (queue_queries says so)
+    with django_assert_max_num_queries(8) as small:
+        assert len(shown(agent_client.get(QUEUE, {"q": term}))) == (10 if term == "pe" else 0)
+    bulk_tickets(490, start=11, assignee=agent)
+    with django_assert_max_num_queries(8) as large:
+        assert len(shown(agent_client.get(QUEUE, {"q": term}))) == (50 if term == "pe" else 0)
+    assert len(small) == len(large)
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite and others have no estimate")

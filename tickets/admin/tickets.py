@@ -112,7 +112,8 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     search_help_text = _(
         "ID de seguimiento (con o sin guiones), número de ticket o de proyecto, e-mail completo, "
-        "o parte del nombre o del mensaje."
+        "o parte del nombre o del mensaje. Una o dos letras buscan el comienzo de una palabra: "
+        "«pe» encuentra «Pérez», no «López»."
     )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
