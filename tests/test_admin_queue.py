@@ -434,3 +434,9 @@ def test_a_day_off_entered_by_staff_moves_the_queues_deadlines_at_once(agent_cli
         assert "vence en 2 días hábiles" in agent_client.get(QUEUE).content.decode()
         NonWorkingDay.objects.create(date=date(2026, 3, 6), description="Feriado local")
         assert "vence en 1 día hábil" in agent_client.get(QUEUE).content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the capped count is PostgreSQL's")
+def test_a_queue_that_can_match_nothing_counts_zero(db):
+    # filter(pk__in=[]) compiles to no SQL at all: the capped count must still say 0.
+    assert EstimatedCountPaginator(Ticket.objects.filter(pk__in=[], status="new"), 50).count == 0

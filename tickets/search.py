@@ -13,9 +13,9 @@ A term of one or two characters ("pe", "x") is looked for at the start of a word
 finds Pérez, Peña and juan.pedraza@…, not López. Anywhere inside a word it matched most
 tickets (69,610 of 100,000 for "pe"), which helps nobody, and it had no trigram to look
 up, so a rare one read the whole column twice (the page, then its count: 250 ms for
-"qq"). pg_trgm stores
-padded trigrams for the start of every word ("  p", " pe"), so a word start is an index
-look-up (benchmarks/RESULTS.md, 2026-12-05 05:00). The queue's help text tells agents so.
+"qq"). pg_trgm stores padded trigrams for the start of every word ("  p", " pe"), so a
+word start is an index look-up (benchmarks/RESULTS.md, 2026-12-05 05:00). The queue's
+help text tells agents so.
 
 SQLite, used in development and tests, folds accents of the stored text itself only for
 ASCII, so it gets a plain ``icontains`` over each field (a regular expression for word
