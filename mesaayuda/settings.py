@@ -432,7 +432,7 @@ RATELIMIT_LOOKUP = env_rate("RATELIMIT_LOOKUP", "30/h")  # failed tracking-ID lo
 RATELIMIT_CONFIRMATION_EMAIL = env_rate("RATELIMIT_CONFIRMATION_EMAIL", "10/d")  # per recipient
 RATELIMIT_FORGOTTEN_ID_EMAIL = env_rate("RATELIMIT_FORGOTTEN_ID_EMAIL", "5/d")  # per recipient
 RATELIMIT_RATING = env_rate("RATELIMIT_RATING", "30/h")  # satisfaction ratings sent, per IP
-# Each spoken captcha runs flite once: bounded so that it cannot be used to load the server.
+# Each spoken captcha runs the speech synthesiser once: bounded so that it cannot be used to load the server.
 RATELIMIT_CAPTCHA_AUDIO = env_rate("RATELIMIT_CAPTCHA_AUDIO", "60/h")
 # Failed look-ups from everyone together. Past it, every failed look-up waits
 # LOOKUP_ABUSE_DELAY seconds and supervisors get one alert per window: guessing a
