@@ -30,6 +30,8 @@ from django.db import connections
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+# What is searched; on PostgreSQL, folded into one column (migration 0012).
+SEARCHED_FIELDS = ("name", "subject", "message", "email")
 # The folded text (migration 0012), qualified so that no join can make it ambiguous.
 SEARCH_TEXT_SQL = "tickets_ticket.search_folded"
 # A term shorter than this has no trigram of its own: it is searched as a word start.
@@ -78,12 +80,7 @@ def search_text(queryset: QuerySet, term: str) -> QuerySet:
             f"{SEARCH_TEXT_SQL} LIKE %s", [like_pattern(fold(term))], output_field=BooleanField()
         )
         return queryset.filter(match)
-    return queryset.filter(
-        Q(name__icontains=term)
-        | Q(subject__icontains=term)
-        | Q(message__icontains=term)
-        | Q(email__icontains=term)
-    )
+    return queryset.filter(_any_field("icontains", term))
 
 
 def _search_word_start(queryset: QuerySet, term: str) -> QuerySet:
@@ -95,12 +92,15 @@ def _search_word_start(queryset: QuerySet, term: str) -> QuerySet:
     # Python's regular expressions (Django's REGEXP on SQLite) know every letter, accented
     # ones included, so a word start is simply "not after a letter or digit".
     pattern = rf"(^|[\W_]){re.escape(term)}"
-    return queryset.filter(
-        Q(name__iregex=pattern)
-        | Q(subject__iregex=pattern)
-        | Q(message__iregex=pattern)
-        | Q(email__iregex=pattern)
-    )
+    return queryset.filter(_any_field("iregex", pattern))
+
+
+def _any_field(lookup: str, value: str) -> Q:
+    """SQLite's search: ``lookup`` on any of the searched fields."""
+    q = Q()
+    for field in SEARCHED_FIELDS:
+        q |= Q(**{f"{field}__{lookup}": value})
+    return q
 
 
 def _word_start_on_postgresql(queryset: QuerySet, folded: str) -> QuerySet:
