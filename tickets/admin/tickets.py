@@ -44,7 +44,6 @@ PAGE_FIELDS = (
     "priority",
     "updated_at",
     "staff_due_at",
-    "category__name",
     "region__name",
     "region__code",
     "region__holiday_subdiv",
@@ -102,7 +101,8 @@ class TicketAdmin(admin.ModelAdmin):
         AssigneeFilter,
         OverdueFilter,
     )
-    list_select_related = ("category", "region", "assignee")
+    # No column shows the category (it is a filter): its join would only cost.
+    list_select_related = ("region", "assignee")
     list_per_page = 50
     list_max_show_all = 200
     # The number is unique and increases with creation, so "newest first" needs
