@@ -2,7 +2,7 @@
 
 An agent goes from the queue to a ticket and back many times an hour, and most of those
 times nothing on the page has changed. Its queries still run on every view (the count
-and the page's rows, every column of them and of their category, region and assignee),
+and the page's rows, every column they read, their region's and assignee's too),
 and the page is kept under a key naming all it was rendered from: those rows, the count,
 the query string, the agent (who, with which permissions), the language and the
 reference lists' generation. So a ticket changed by anyone, through the verbs or not,
