@@ -106,6 +106,12 @@ def agent_addresses(ticket: Ticket) -> set[str]:
     return addresses or {settings.HELPDESK_NOTIFY_EMAIL}
 
 
+def _mark() -> str:
+    """A stand-in for a value in a template rendered once and filled in afterwards: random,
+    so that no text a person typed can be taken for one."""
+    return f"mark{secrets.token_hex(12)}"
+
+
 # --- to the requester ----------------------------------------------------------------
 def ticket_created(ticket: Ticket) -> Callable[[], None]:
     """Render the confirmation and the agents' notice; the function returned queues them
@@ -118,7 +124,7 @@ def ticket_created(ticket: Ticket) -> Callable[[], None]:
     test compares the result with a full rendering.
     """
     agents = agent_addresses(ticket)
-    number_mark, id_mark = f"mark{secrets.token_hex(12)}", f"mark{secrets.token_hex(12)}"
+    number_mark, id_mark = _mark(), _mark()
     stand_in = copy.copy(ticket)
     stand_in.number, stand_in.pk = number_mark, id_mark
     confirmation = _render(
@@ -246,7 +252,7 @@ def _render_alike(
         return _render(kind, [to], ticket=ticket, language=language, rating_url=rating_url)
 
     first, shown = tickets[0]
-    marks = {name: f"mark{secrets.token_hex(12)}" if value else "" for name, value in shown.items()}
+    marks = {name: _mark() if value else "" for name, value in shown.items()}
     stand_in = copy.copy(first)
     for field in ("name", "tracking_id", "number", "project_number"):
         if marks[field]:

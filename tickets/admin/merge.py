@@ -30,8 +30,8 @@ class MergeForm(forms.Form):
         label=_("Los solicitantes son personas distintas y pueden ver lo que escribió el otro"),
         help_text=_(
             "Solo hace falta si los correos no coinciden: el ID de seguimiento de cada uno "
-            "mostrará la conversación completa, con los datos y adjuntos de ambos. Márquela "
-            "solo si trabajan juntos (la misma oficina o el mismo proyecto)."
+            "mostrará la conversación completa, con los datos y adjuntos de ambos. Marque la "
+            "casilla solo si trabajan juntos (la misma oficina o el mismo proyecto)."
         ),
     )
 

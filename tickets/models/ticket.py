@@ -664,9 +664,9 @@ class Ticket(models.Model):
         if me.email.lower() != target.email.lower() and not requesters_share:
             raise MergeError(
                 _(
-                    "El ticket %(id)s es de otro solicitante (%(email)s): fusionado, cada uno "
-                    "vería el nombre, el correo, los mensajes y los adjuntos del otro. Confírmelo "
-                    "en la casilla o atienda cada ticket por separado."
+                    "El ticket %(id)s es de otro solicitante (%(email)s): si se fusionan, cada "
+                    "uno vería el nombre, el correo, los mensajes y los adjuntos del otro. "
+                    "Confírmelo marcando la casilla o atienda cada ticket por separado."
                 )
                 % {"id": me.tracking_id, "email": me.email}
             )
