@@ -1,12 +1,17 @@
 """Counters, the public access log and session saves commit without waiting for the disk; nothing else does."""
 
 import threading
+from datetime import timedelta
+from unittest import mock
 
+import psycopg
 import pytest
+from django.contrib.sessions.backends.base import CreateError
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from tests.conftest import make_ticket
-from tickets import ratelimit
+from tickets import counters, ratelimit
 from tickets.bookkeeping import bookkeeping
 from tickets.models import AccessLog
 from tickets.session_store import SessionStore
@@ -63,13 +68,15 @@ def test_a_ticket_page_view_leaves_its_access_log_row(client):
 
 
 def statements_of(action) -> list[str]:
+    """What reached PostgreSQL, one entry per round trip."""
     seen = []
+    send = psycopg.ClientCursor.execute
 
-    def record(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
+    def record(cursor, query, *args, **kwargs):
+        seen.append(str(query))
+        return send(cursor, query, *args, **kwargs)
 
-    with connection.execute_wrapper(record):
+    with mock.patch.object(psycopg.ClientCursor, "execute", record):
         action()
     return seen
 
@@ -78,8 +85,8 @@ def test_a_session_save_does_not_wait_and_another_connection_reads_it():
     store = SessionStore()
     store["remembered"] = "1N7-XQE-RW26"
     saved = statements_of(store.save)
-    assert saved[0] == "SET LOCAL synchronous_commit TO OFF"
-    assert any(sql.startswith("INSERT") for sql in saved)
+    assert len(saved) == 1
+    assert saved[0].startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO")
     seen = []
     thread = threading.Thread(
         target=lambda: (
@@ -99,3 +106,32 @@ def test_ending_a_session_still_waits_for_the_disk():
     deleted = statements_of(lambda: store.delete())
     assert not any("synchronous_commit" in sql for sql in deleted)
     assert not SessionStore().exists(store.session_key)
+
+
+def test_a_database_counter_is_one_round_trip_that_does_not_wait():
+    later = timezone.now() + timedelta(hours=1)
+    assert counters.increment("rl:test", expires_at=later) == 1
+    sent = statements_of(lambda: counters.increment("rl:test", expires_at=later))
+    assert counters.current("rl:test") == 2
+    assert len(sent) == 1
+    assert sent[0].startswith("SET LOCAL synchronous_commit TO OFF; INSERT")
+    assert synchronous_commit() == "on"  # the setting ended with that statement
+
+
+def test_a_taken_session_key_is_refused_and_the_connection_goes_on():
+    first = SessionStore()
+    first["remembered"] = "1N7-XQE-RW26"
+    first.save()
+    second = SessionStore(session_key=first.session_key)
+    second["remembered"] = "ZZZ-ZZZ-ZZZZ"
+    with pytest.raises(CreateError):
+        second.save(must_create=True)
+    # The refused INSERT ended its own transaction: nothing is left aborted.
+    assert SessionStore(session_key=first.session_key).get("remembered") == "1N7-XQE-RW26"
+    assert synchronous_commit() == "on"
+
+
+def test_bookkeeping_inside_bookkeeping_still_counts_once_per_hit():
+    with bookkeeping(), bookkeeping():
+        assert ratelimit.hit("lookup", "198.51.100.9").count == 1
+        assert ratelimit.hit("lookup", "198.51.100.9").count == 2

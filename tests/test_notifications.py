@@ -2,15 +2,17 @@
 
 import io
 import re
+import uuid
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
+from django.test.signals import template_rendered
 
 from tests.conftest import make_ticket, submission_data
 from tickets import emails, outbox
-from tickets.models import Category, OutgoingEmail, Ticket
+from tickets.models import Category, OutgoingEmail, Region, Ticket
 
 pytestmark = pytest.mark.django_db
 State = OutgoingEmail.State
@@ -89,6 +91,19 @@ def test_the_new_ticket_notice_goes_to_the_agents_routed_for_the_category(
     send()
     assert len(smtp_server.inbox.to(agent.email)) == 1
     assert smtp_server.inbox.to(HELPDESK) == []
+
+
+def test_who_a_category_notifies_follows_each_change_at_once(client, smtp_server, agent, category):
+    # The routing is kept per process (reference_choices): adding or removing an agent
+    # must show at the next ticket, not a minute later.
+    submit(client)
+    category.agents.add(agent)
+    submit(client, submission_token=str(uuid.uuid4()))
+    category.agents.remove(agent)
+    submit(client, submission_token=str(uuid.uuid4()))
+    send()
+    notices = [m for m in smtp_server.messages if "Nuevo ticket" in m.subject]
+    assert [m.rcpt_tos for m in notices] == [[HELPDESK], [agent.email], [HELPDESK]]
 
 
 # --- a requester's reply -------------------------------------------------------------------------
@@ -357,6 +372,71 @@ def test_a_new_tickets_mail_rendered_before_its_number_reads_as_if_rendered_afte
     agents = queued[0]
     assert f"n.º {ticket.number} " in agents.subject
     assert f"/tickets/ticket/{ticket.pk}/change/" in agents.body_text
+
+
+def assert_reads_as_rendered_alone(ticket):
+    queued = OutgoingEmail.objects.filter(ticket=ticket).order_by("kind")
+    assert [m.kind for m in queued] == ["new_ticket_agents", "ticket_created"]
+    for m in queued:
+        (full,) = emails._render(
+            m.kind,
+            [m.to],
+            ticket=ticket,
+            language=ticket.language if m.kind == "ticket_created" else "es",
+        )
+        assert (m.subject, m.body_text, m.body_html) == (
+            full.subject,
+            full.body_text,
+            full.body_html,
+        )
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_tickets_of_one_category_and_region_get_their_own_values_in_their_mail(
+    db, settings, language
+):
+    # The two messages are rendered once per language, category and region, then filled in.
+    settings.INBOUND_EMAIL_ADDRESS = "respuestas@desarrollosocial.gob.cl"
+    first = make_ticket(language=language)
+    second = make_ticket(
+        language=language,
+        name='  Ñuño <b>"O\'Higgins"</b>  & Cía ',
+        email="nuno@peñalolén.cl",
+        project_number=7,
+        message="<script>alert(1)</script>\nsegunda línea & más\n\nfin",
+    )
+    for ticket in (first, second):
+        assert_reads_as_rendered_alone(ticket)
+    notice = OutgoingEmail.objects.get(ticket=second, kind="new_ticket_agents")
+    assert "&lt;script&gt;" in notice.body_html and "<script>" not in notice.body_html
+    assert "xn--" in notice.body_text  # staff see the look-alike domain's ASCII form
+
+
+def test_the_next_ticket_of_a_category_and_region_renders_no_template(db):
+    make_ticket()
+    rendered = []
+
+    def seen(sender, template, **kwargs):
+        rendered.append(template.name)
+
+    template_rendered.connect(seen)
+    try:
+        make_ticket(name="Otra Persona", email="otra@desarrollosocial.gob.cl")
+        assert not [name for name in rendered if name.startswith("emails/")]
+        make_ticket(region=Region.objects.get(code="BI"))
+        assert [name for name in rendered if name.startswith("emails/")]
+    finally:
+        template_rendered.disconnect(seen)
+
+
+def test_a_template_showing_more_than_a_value_gets_its_messages_rendered_in_full(
+    db, monkeypatch, caplog
+):
+    # As if a template filtered a value: the proof fails, the messages stay right.
+    monkeypatch.setattr(emails, "_shown", lambda name, value, part: value.upper())
+    ticket = make_ticket(message="Línea uno <b>\ny dos")
+    assert_reads_as_rendered_alone(ticket)
+    assert "rendered in full" in caplog.text
 
 
 def test_a_message_in_english_says_so_to_the_mail_client(db):

@@ -377,3 +377,37 @@ def test_the_kept_form_follows_the_language(client, db):
     client.cookies["django_language"] = "en"
     html = client.get("/ticket/nuevo/").content.decode()
     assert 'lang="en"' in html and "Submit a ticket" in html
+
+
+def test_a_category_retired_after_the_form_was_loaded_is_refused_and_the_rest_kept(
+    client, db, category
+):
+    client.get(URL)  # the lists are now kept
+    category.is_active = False
+    category.save()
+    r = post(client, category=str(category.pk), name="Alicia Rojas Soto")
+    html = r.content.decode()
+    assert r.status_code == 200 and not Ticket.objects.exists()
+    assert "Escoja una opción válida" in html
+    assert 'value="Alicia Rojas Soto"' in html
+
+
+@pytest.mark.parametrize("typed", ["abc", "999999", "1.5", "-1"])
+def test_a_category_or_region_that_is_not_one_of_the_list_is_refused(client, db, typed):
+    for field in ("category", "region"):
+        r = post(client, **{field: typed})
+        assert "Escoja una opción válida" in r.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_a_submission_reads_neither_the_category_nor_the_region_table(
+    client, db, django_assert_max_num_queries
+):
+    post(client)
+    data = submission_data(submission_token=str(uuid.uuid4()))
+    with django_assert_max_num_queries(10) as second:
+        assert client.post(URL, data).status_code == 302
+    read = " ".join(q["sql"] for q in second.captured_queries)
+    assert "tickets_category" not in read and "tickets_region" not in read
+    assert "tickets_nonworkingday" not in read and "auth_user" not in read
+    assert Ticket.objects.count() == 2

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,3 +25,6 @@ class TicketsConfig(AppConfig):
         for model in (Category, Region, NonWorkingDay, PrivacyNotice, get_user_model()):
             for signal in (post_save, post_delete):
                 signal.connect(reference_choices.forget, sender=model)
+        # Who is notified of new tickets of a category or region.
+        for model in (Category, Region):
+            m2m_changed.connect(reference_choices.forget, sender=model.agents.through)

@@ -1,9 +1,9 @@
-"""Transactions that keep records rather than decide anything: rate-limit counters and
-the access log of the public pages.
+"""Writes that keep records rather than decide anything: rate-limit counters, the access
+log of the public pages and sessions.
 
 On PostgreSQL every commit waits until the write-ahead log is on disk: about 3.5 ms on
 this project's machines, more than the rest of a ticket page (benchmarks/RESULTS.md).
-These transactions commit without waiting (``synchronous_commit`` off for that one
+These writes commit without waiting (``synchronous_commit`` off for their own
 transaction). PostgreSQL's documented price: a crash of the database server can lose
 what was committed in its last fraction of a second (at most three ``wal_writer_delay``,
 600 ms by default); it never corrupts anything or half-applies a transaction. Tickets,
@@ -15,19 +15,44 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
+# Sent in the same round trip as the statement it applies to (see _without_waiting).
+WITHOUT_WAITING = "SET LOCAL synchronous_commit TO OFF; "
+
 
 @contextmanager
 def bookkeeping() -> Iterator[None]:
-    """A transaction of its own that commits without waiting for the disk.
+    """Writes that commit without waiting for the disk.
+
+    On PostgreSQL each statement in the block is its own transaction, sent in one round
+    trip with the setting that lets it commit without waiting: a counter, an access-log
+    row or a session is one statement, and BEGIN, SET LOCAL and COMMIT as statements of
+    their own were three of the four round trips of each (issue 17). Elsewhere the block
+    is one transaction.
 
     Inside a transaction already under way it adds nothing, not even a savepoint: the
     writes are part of that transaction and share its commit, which must stay durable.
     """
-    if connection.in_atomic_block:
+    if connection.in_atomic_block or _without_waiting in connection.execute_wrappers:
         yield
         return
+    if connection.vendor == "postgresql":
+        with connection.execute_wrapper(_without_waiting):
+            yield
+        return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
+
+
+def _without_waiting(execute, sql, params, many, context):
+    # A statement Django runs in a transaction of its own making (a savepoint, a
+    # multi-table save) or a batch keeps the durable path; only a lone statement in
+    # autocommit is sent as PostgreSQL's implicit transaction of two statements, in
+    # which SET LOCAL applies to the second. Psycopg's client-side binding (Django's
+    # default) sends it with the simple query protocol, which allows that.
+    if many or connection.in_atomic_block or connection.features.uses_server_side_binding:
+        return execute(sql, params, many, context)
+    result = execute(WITHOUT_WAITING + sql, params, many, context)
+    # The cursor starts on the SET's empty result: move to the statement's own rows and
+    # row count, which the caller reads.
+    context["cursor"].nextset()
+    return result

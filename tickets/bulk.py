@@ -17,6 +17,17 @@ from django.db import connection
 from django.db.models import Model
 
 
+def new_keys(model: type[Model], count: int) -> list[int]:
+    """``count`` primary keys from the table's sequence, for rows not written yet (PostgreSQL)."""
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, count],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def insert(rows: list[Model]) -> list[Model]:
     """Save ``rows`` (new instances of one model, without pk) in two statements."""
     if not rows:
@@ -27,13 +38,9 @@ def insert(rows: list[Model]) -> list[Model]:
     meta = model._meta
     fields = meta.concrete_fields
     quote = connection.ops.quote_name
+    for row, pk in zip(rows, new_keys(model, len(rows)), strict=True):
+        row.pk = pk
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
         columns = ", ".join(quote(f.column) for f in fields)
         # Identifiers from the model, never from input: nothing to escape but names.
         sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"  # nosec

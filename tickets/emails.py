@@ -7,26 +7,33 @@ mail exists if and only if the change does. ``send_queued_mail`` sends them.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from tickets import bulk, outbox, ratelimit, ratings
+from tickets.addresses import display_address
 from tickets.models.outgoing_email import OutgoingEmail
 
 if TYPE_CHECKING:  # emails is imported by models/ticket.py: only the type checker may look back up
     from tickets.models.ticket import Reply, Ticket
 
 log = logging.getLogger(__name__)
+fragments = caches["fragments"]
 
 # First line of every ticket e-mail when replies by mail are on: tickets/inbound.py
 # keeps only what the requester wrote above it.
@@ -99,11 +106,14 @@ def _queue(kind: str, recipients, **kwargs) -> list[OutgoingEmail]:
 
 def agent_addresses(ticket: Ticket) -> set[str]:
     """Agents routed for the ticket's category or region, else the help desk's address."""
-    User = get_user_model()
-    q = User.objects.filter(is_active=True, is_staff=True).exclude(email="")
-    q = q.filter(routed_categories=ticket.category_id) | q.filter(routed_regions=ticket.region_id)
-    addresses = set(q.values_list("email", flat=True))
-    return addresses or {settings.HELPDESK_NOTIFY_EMAIL}
+    # Here, not at the top: reference_choices reads the models, which import this module.
+    from tickets import reference_choices
+
+    by_category, by_region = reference_choices.routing()
+    addresses = by_category.get(ticket.category_id, frozenset()) | by_region.get(
+        ticket.region_id, frozenset()
+    )
+    return set(addresses) or {settings.HELPDESK_NOTIFY_EMAIL}
 
 
 def _mark() -> str:
@@ -113,43 +123,176 @@ def _mark() -> str:
 
 
 # --- to the requester ----------------------------------------------------------------
-def ticket_created(ticket: Ticket) -> Callable[[], None]:
-    """Render the confirmation and the agents' notice; the function returned queues them
-    (in one INSERT) once the ticket has been saved with its number.
+@dataclass
+class NewTicketMail:
+    """A new ticket's messages, rendered before the ticket is saved.
 
-    ``Ticket.open`` calls this before it takes the number, whose counter row stays
-    locked until the commit: rendering six templates under that lock made every other
-    submission wait for it (benchmarks/RESULTS.md, issue 17). The number and the id are
-    rendered as random markers and filled in, digits for digits, in all three parts; a
-    test compares the result with a full rendering.
+    ``queue()`` writes them once the ticket has its id; they then show ``number_mark``
+    where the number goes, which ``Ticket.open`` writes in with the number itself.
+    """
+
+    queue: Callable[[], list[OutgoingEmail]]
+    number_mark: str
+
+
+# What a new ticket's messages show of the ticket itself; everything else in them is the
+# same for every ticket of one language, category and region.
+NEW_TICKET_VALUES = ("name", "email", "tracking_id", "project_number", "message", "number", "pk")
+# One set per process: a kept rendering and the statement that writes the number in
+# (Ticket.open) must agree on them. Never shown to anyone.
+_NEW_TICKET_MARKS = {name: _mark() for name in NEW_TICKET_VALUES}
+# The values the kept renderings are proved on: markup, entities, quotes, line breaks,
+# spaces a subject collapses and an address staff must see in its ASCII form.
+_PROBE = {
+    "name": 'Ana  <b>"O\'Higgins"</b> & Cía',
+    "email": "josé@peñalolén.cl",
+    "tracking_id": "AB7-CD8-EF9G",
+    "project_number": "4242",
+    "message": "Línea 1 <i>&amp;</i>\n\nLínea 3 'fin' & más\n",
+    "number": "98765",
+    "pk": "43210",
+}
+KEPT_SECONDS = 3600
+
+
+def ticket_created(ticket: Ticket) -> NewTicketMail:
+    """The confirmation and the agents' notice of an unsaved ticket.
+
+    ``Ticket.open`` takes the number last, in one statement with its commit: the
+    counter's row stays locked until then and every other submission waits for it
+    (benchmarks/RESULTS.md, issue 17). So the id and the number are filled in later: the
+    id by ``queue()``, the number by the statement that takes it (on SQLite, taken first,
+    by ``queue()`` too).
+
+    Each message is rendered once per language, category and region, with markers for
+    the ticket's own values (``_kept_rendering``), and filled in per ticket: six
+    templates were a sixth of a submission's CPU. Tests compare the result with a full
+    rendering.
     """
     agents = agent_addresses(ticket)
-    number_mark, id_mark = _mark(), _mark()
+    # An anonymous form that mails any address it is given would be a spam relay: past
+    # the per-address limit the ticket is still created, and staff still hear of it, but
+    # no confirmation goes out (ratelimit.allow logs it). Counted here, before the
+    # ticket's transaction, whose commit would otherwise hold the address's counter row
+    # (a submission that then fails still counts: the limit errs on the safe side).
+    confirm = ratelimit.allow("confirmation_email", ticket.email)
+    messages = [("new_ticket_agents", agents, "es")]
+    if confirm:
+        messages.insert(0, ("ticket_created", [ticket.email], ticket.language))
+    marks = _NEW_TICKET_MARKS
+    kept = [(kind, to, _kept_rendering(kind, ticket, language)) for kind, to, language in messages]
     stand_in = copy.copy(ticket)
-    stand_in.number, stand_in.pk = number_mark, id_mark
-    confirmation = _render(
-        "ticket_created", [ticket.email], ticket=stand_in, language=ticket.language
-    )
-    notice = _render("new_ticket_agents", agents, ticket=stand_in)
+    stand_in.number, stand_in.pk = marks["number"], marks["pk"]
+    # A message the kept rendering cannot give is rendered here in full, for a stand-in
+    # whose number and id are markers.
+    full = {
+        kind: _render(kind, to, ticket=stand_in, language=language)
+        for (kind, to, language), (_k, _t, parts) in zip(messages, kept, strict=True)
+        if parts is None
+    }
 
-    def fill(text: str) -> str:
-        return text.replace(number_mark, str(ticket.number)).replace(id_mark, str(ticket.pk))
-
-    def queue() -> None:
+    def queue() -> list[OutgoingEmail]:
+        values = _new_ticket_values(ticket)
         rows = []
-        # An anonymous form that mails any address it is given would be a spam relay:
-        # past the per-address limit the ticket is still created, and staff still
-        # hear of it, but no confirmation goes out (ratelimit.allow logs it).
-        if ratelimit.allow("confirmation_email", ticket.email):
-            rows += confirmation
-        rows += notice
-        for row in rows:
-            row.ticket = ticket
-            row.subject = fill(row.subject)[:250]
-            row.body_text, row.body_html = fill(row.body_text), fill(row.body_html)
-        _save(rows)
+        for kind, to, parts in kept:
+            if parts is None:
+                done = full[kind]
+                for row in done:
+                    row.subject, row.body_text, row.body_html = _fill(
+                        (row.subject, row.body_text, row.body_html),
+                        {k: values[k] for k in ("number", "pk") if k in values},
+                        lambda _name, value, _part: value,
+                    )
+                    row.ticket = ticket
+                rows += done
+            else:
+                rows += _rows(kind, to, ticket, *_fill(parts, values, _shown))
+        return _save(rows)
 
-    return queue
+    return NewTicketMail(queue, marks["number"])
+
+
+def _new_ticket_values(ticket: Ticket) -> dict[str, str]:
+    """The values to fill in, as str() (what a template shows); the number only once known."""
+    values = {name: str(getattr(ticket, name)) for name in NEW_TICKET_VALUES}
+    if ticket.number is None:
+        del values["number"]
+    return values
+
+
+def _shown(name: str, value: str, part: str) -> str:
+    """``value`` as the new-ticket templates show it in ``part``: the proof in
+    ``_kept_rendering`` fails (and the messages are rendered in full) if they differ."""
+    if name == "email":
+        value = display_address(value)  # the templates' staff_address filter
+    if part == "subject":
+        return " ".join(value.split())
+    if part == "html":
+        return linebreaksbr(value, autoescape=True) if name == "message" else escape(value)
+    return value
+
+
+def _fill(parts: tuple[str, str, str], values: dict[str, str], shown) -> tuple[str, str, str]:
+    """Each marker of ``values`` replaced in one pass: a value is never searched for markers."""
+    if not values:
+        return parts
+    by_mark = {_NEW_TICKET_MARKS[name]: name for name in values}
+    pattern = re.compile("|".join(by_mark))
+    subject, text, html = (
+        pattern.sub(lambda m, part=part: shown(by_mark[m[0]], values[by_mark[m[0]]], part), body)
+        for part, body in zip(("subject", "text", "html"), parts, strict=True)
+    )
+    return subject[:250], text, html
+
+
+def _kept_rendering(kind: str, ticket: Ticket, language: str) -> tuple[str, str, str] | None:
+    """``kind`` rendered for ``ticket``'s language, category and region with markers for
+    its own values, once per process (or None: render in full).
+
+    Proved when first rendered: filled in with awkward values (``_PROBE``), it must equal
+    the full rendering of a ticket with those values. A template that does more with a
+    value than show it (a filter, a condition) fails the proof, and its messages are then
+    rendered in full, with a warning in the log.
+    """
+    # Here, not at the top: reference_choices reads the models, which import this module.
+    from tickets import reference_choices
+
+    key = "|".join(
+        map(
+            str,
+            (
+                kind,
+                language,
+                ticket.category_id,
+                ticket.region_id,
+                reference_choices.generation(),
+                settings.PUBLIC_SITE_URL,
+                settings.SITE_NAME,
+                settings.INBOUND_EMAIL_ADDRESS,
+            ),
+        )
+    )
+    key = "emails:kept:" + hashlib.sha256(key.encode()).hexdigest()
+    found = fragments.get(key)
+    if found is None:
+        found = _prove(kind, ticket, language) or "render in full"
+        fragments.set(key, found, KEPT_SECONDS)
+    return None if found == "render in full" else found
+
+
+def _prove(kind: str, ticket: Ticket, language: str) -> tuple[str, str, str] | None:
+    def rendered(values: dict[str, str]) -> tuple[str, str, str]:
+        stand_in = copy.copy(ticket)
+        for name, value in values.items():
+            setattr(stand_in, name, value)
+        (row,) = _render(kind, ["stand-in@example.invalid"], ticket=stand_in, language=language)
+        return row.subject, row.body_text, row.body_html
+
+    parts = rendered(_NEW_TICKET_MARKS)
+    if _fill(parts, _PROBE, _shown) != rendered(_PROBE):
+        log.warning("emails: %s shows more than a ticket's values; rendered in full", kind)
+        return None
+    return parts
 
 
 def agent_replied(reply: Reply) -> None:

@@ -145,6 +145,26 @@ class PortalCaptchaInput(CaptchaTextInput):
         return None
 
 
+class KeptChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField that takes the chosen row from the process's kept list
+    (``reference_choices.rows``) instead of a query per POST."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            found = reference_choices.rows(self.queryset).get(int(value))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
+
+
 class SubmitTicketForm(AttachmentsMixin, forms.Form):
     name = forms.CharField(
         label=_("Nombre"), max_length=100, help_text=_("Ingrese su nombre completo.")
@@ -152,13 +172,13 @@ class SubmitTicketForm(AttachmentsMixin, forms.Form):
     email = forms.EmailField(
         label=_("E-mail"), max_length=254, help_text=_("Ingrese su correo electrónico.")
     )
-    category = forms.ModelChoiceField(
+    category = KeptChoiceField(
         label=_("Categoría"),
         queryset=Category.objects.filter(is_active=True),
         empty_label=None,
         help_text=_("Seleccione la categoría de su requerimiento."),
     )
-    region = forms.ModelChoiceField(
+    region = KeptChoiceField(
         label=_("Región"),
         queryset=Region.objects.all(),
         empty_label=_("-- Haz click para seleccionar --"),

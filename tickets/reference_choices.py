@@ -3,20 +3,23 @@
 The public form's category and region selects read each table twice a page (Django's
 ModelChoiceField queries to render the options and again to decide on ``required``):
 four queries, half the form's time. The queue's filters read the same tables, the
-staff list and the days off on every page. These change only when an administrator
-edits a category, a region, a staff account or a day off; the worker that saved
+staff list and the days off on every page; every new ticket reads the days off and
+which agents its category and region notify. These change only when an administrator
+edits a category, a region, a staff account, a day off or who is notified; the worker that saved
 forgets its copies at once (``forget``, connected in apps.py) and the others within
-CHOICES_SECONDS. What a POST sends is still checked against the table by the form's
-ModelChoiceField, and a filter's value against the table by its query.
+CHOICES_SECONDS. What a POST sends is checked against the same kept rows (``rows``):
+within CHOICES_SECONDS of a change made in another worker, a category just deactivated
+there can still be chosen. A filter's value is checked against the table by its query.
 """
 
 from collections.abc import Callable
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db.models import QuerySet
 
-from tickets.models import NonWorkingDay, Region
+from tickets.models import Category, NonWorkingDay, Region
 
 CHOICES_SECONDS = 60
 GENERATION = "reference-choices:generation"
@@ -38,6 +41,52 @@ def choices(
         found = [(obj.pk, label(obj)) for obj in queryset]
         fragments.set(key, found, CHOICES_SECONDS)
     return found
+
+
+def rows(queryset: QuerySet, *, variant: str = "form") -> dict[int, object]:
+    """{pk: obj} of ``queryset``, read at most once a CHOICES_SECONDS per process (the
+    new-ticket POST's category and region, without a query each)."""
+    key = f"reference-choices:{generation()}:{queryset.model._meta.label_lower}:{variant}:rows"
+    found = fragments.get(key)
+    if found is None:
+        found = {obj.pk: obj for obj in queryset}
+        fragments.set(key, found, CHOICES_SECONDS)
+    return found
+
+
+def routing() -> tuple[dict[int, frozenset[str]], dict[int, frozenset[str]]]:
+    """The addresses of the active agents each category and each region routes new
+    tickets to: ({category pk: addresses}, {region pk: addresses})."""
+    key = f"reference-choices:{generation()}:routing"
+    found = fragments.get(key)
+    if found is None:
+        agents = (
+            get_user_model()
+            .objects.filter(is_active=True, is_staff=True)
+            .exclude(email="")
+            .values_list("pk", "email")
+        )
+        email = dict(agents)
+        found = tuple(
+            _grouped(
+                (owner, email[user])
+                for owner, user in through.objects.values_list(field, "user_id")
+                if user in email
+            )
+            for through, field in (
+                (Category.agents.through, "category_id"),
+                (Region.agents.through, "region_id"),
+            )
+        )
+        fragments.set(key, found, CHOICES_SECONDS)
+    return found
+
+
+def _grouped(pairs) -> dict[int, frozenset[str]]:
+    groups = {}
+    for owner, address in pairs:
+        groups.setdefault(owner, set()).add(address)
+    return {owner: frozenset(addresses) for owner, addresses in groups.items()}
 
 
 def days_off(today: date, start: date, end: date) -> dict[int, frozenset[date]]:

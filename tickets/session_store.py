@@ -26,10 +26,11 @@ log-out, a password change ending the others) still waits for the disk.
 
 import logging
 
-from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.http import HttpRequest
+from django.utils.crypto import get_random_string
 
 from tickets.bookkeeping import bookkeeping
 
@@ -45,18 +46,64 @@ def keep_response_if_session_fails(request: HttpRequest) -> None:
 class SessionStore(DatabaseSessionStore):
     keep_response_if_save_fails = False
 
+    def _get_new_session_key(self) -> str:
+        # No read first to see whether the key is taken (Django's way): the INSERT's
+        # unique key says so, and create() then draws another.
+        return get_random_string(32, VALID_KEY_CHARS)
+
     def save(self, must_create: bool = False) -> None:
+        """Django's save as one statement: no savepoint, no read of the key first."""
+        if self.session_key is None:
+            return self.create()
+        obj = self.create_model_instance(self._get_session(no_load=must_create))
         try:
             with bookkeeping():
-                super().save(must_create=must_create)
-        # Django turns a database error while updating a stored session into UpdateError
-        # (which the middleware answers with a 400); a new session's stays DatabaseError.
-        except (DatabaseError, UpdateError):
+                changed = self._write(obj, must_create)
+        except DatabaseError:
             if not self.keep_response_if_save_fails:
-                raise
-            # A new session that was never stored keeps no key: its cookie then
-            # holds no valid key, and the next request starts a fresh session.
-            log.warning(
-                "session not saved (database error) after committed work; response sent anyway",
-                exc_info=True,
-            )
+                # Django's errors: a new session's stays DatabaseError; a stored one's
+                # becomes UpdateError, which the middleware answers with a 400.
+                if must_create:
+                    raise
+                raise UpdateError from None
+            self._not_saved(exc_info=True)
+            return
+        if changed:
+            return
+        if must_create:
+            raise CreateError  # the key is taken: create() draws another
+        # Gone since it was read (ended elsewhere): Django's UpdateError.
+        if not self.keep_response_if_save_fails:
+            raise UpdateError
+        self._not_saved(exc_info=False)
+
+    def _not_saved(self, *, exc_info: bool) -> None:
+        # A new session that was never stored keeps no key: its cookie then holds no
+        # valid key, and the next request starts a fresh session.
+        log.warning(
+            "session not saved (database error) after committed work; response sent anyway",
+            exc_info=exc_info,
+        )
+
+    def _write(self, obj, must_create: bool) -> int:
+        """INSERT (nothing if the key exists) or UPDATE the row; the rows changed."""
+        meta = self.model._meta
+        table = connection.ops.quote_name(meta.db_table)
+        key, data, expires = (
+            connection.ops.quote_name(meta.get_field(f).column)
+            for f in ("session_key", "session_data", "expire_date")
+        )
+        expire_date = connection.ops.adapt_datetimefield_value(obj.expire_date)
+        with connection.cursor() as cursor:
+            if must_create:
+                cursor.execute(
+                    f"INSERT INTO {table} ({key}, {data}, {expires}) VALUES (%s, %s, %s) "  # nosec B608
+                    f"ON CONFLICT ({key}) DO NOTHING",
+                    [obj.session_key, obj.session_data, expire_date],
+                )
+            else:
+                cursor.execute(
+                    f"UPDATE {table} SET {data} = %s, {expires} = %s WHERE {key} = %s",  # nosec B608
+                    [obj.session_data, expire_date, obj.session_key],
+                )
+            return cursor.rowcount

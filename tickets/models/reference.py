@@ -112,22 +112,11 @@ class NonWorkingDay(models.Model):
         return f"{self.date:%Y-%m-%d} · {where} · {self.description}"
 
     @classmethod
-    def dates_for(
-        cls, region, start: datetime.date, end: datetime.date
-    ) -> frozenset[datetime.date]:
-        q = cls.objects.filter(date__gte=start, date__lte=end)
-        q = (
-            q.filter(Q(region__isnull=True) | Q(region=region))
-            if region
-            else q.filter(region__isnull=True)
-        )
-        return frozenset(q.values_list("date", flat=True))
-
-    @classmethod
     def dates_by_region(
         cls, region_ids, start: datetime.date, end: datetime.date
     ) -> dict[int, frozenset[datetime.date]]:
-        """``dates_for`` of several regions (by pk) in one query: region pk -> its days off."""
+        """The days off of several regions (by pk) in one query, national ones included:
+        region pk -> its days off from ``start`` to ``end``."""
         national, own = set(), {pk: set() for pk in region_ids}
         q = cls.objects.filter(date__gte=start, date__lte=end)
         q = q.filter(Q(region__isnull=True) | Q(region__in=own))
