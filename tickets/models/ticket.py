@@ -435,7 +435,7 @@ class Ticket(models.Model):
                 WHERE ticket_id = %s
             )
             SELECT number FROM t
-        """  # nosec B608: names from the models, every value a parameter
+        """  # nosec B608 (names from the models, every value a parameter)
         with connection.cursor() as cursor:
             cursor.execute(sql, ["ticket", *values, mark, mark, mark, self.pk])
             row = cursor.fetchone()
