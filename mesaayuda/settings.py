@@ -7,6 +7,7 @@ by its environment.
 
 import re
 import shutil
+import sqlite3
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -179,6 +180,12 @@ if not DATABASES["default"].get("ENGINE"):
         "or sqlite:////absolute/path/db.sqlite3."
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The outbox claims its rows and reads them back in one UPDATE … RETURNING.
+    if sqlite3.sqlite_version_info < (3, 35):
+        raise ImproperlyConfigured(
+            f"SQLite {sqlite3.sqlite_version} is too old: the outbox needs 3.35 or later "
+            "(UPDATE … RETURNING)."
+        )
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Concurrent writers wait for the lock instead of failing with "database is locked";

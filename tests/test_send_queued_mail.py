@@ -4,6 +4,7 @@ import io
 import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -12,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import make_ticket, submission_data
+from tests.smtp import free_port
+from tests.test_concurrency import needs_postgresql
 from tickets import outbox
 from tickets.models import OutgoingEmail
 
@@ -30,6 +33,11 @@ def queue(to="alicia@desarrollosocial.gob.cl", subject="Prueba", **fields):
     return OutgoingEmail.objects.create(
         kind="test", to=to, subject=subject, body_text="Hola", **fields
     )
+
+
+def fresh(**fields):
+    """A row as emails._rows writes it: with its Message-ID (older rows get one when sent)."""
+    return queue(message_id=outbox.new_message_id(), **fields)
 
 
 def ago(minutes):
@@ -116,14 +124,128 @@ def test_two_senders_running_at_once_never_send_a_message_twice(smtp_server):
     assert OutgoingEmail.objects.filter(state=State.SENT, attempts=1).count() == 60
 
 
-def test_a_sender_that_read_a_row_another_sender_claimed_cannot_claim_it(db):
+@needs_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_after_commit_sender_and_cron_racing_send_each_message_once(smtp_server):
+    rows = OutgoingEmail.objects.bulk_create(
+        OutgoingEmail(
+            kind="test",
+            to=f"persona{i}@desarrollosocial.gob.cl",
+            subject=f"Mensaje {i}",
+            body_text="Hola",
+        )
+        for i in range(30)
+    )
+    start = threading.Barrier(2)
+    runs = []
+
+    def sender(**kwargs):
+        try:
+            start.wait()
+            runs.append(outbox.send_due(**kwargs))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=sender, kwargs={"ids": [r.pk for r in rows]}),
+        threading.Thread(target=sender),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(m.subject for m in smtp_server.messages) == sorted(
+        f"Mensaje {i}" for i in range(30)
+    )
+    assert sum(r.sent for r in runs) == 30
+    assert OutgoingEmail.objects.filter(state=State.SENT, attempts=1).count() == 30
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_claim_skips_a_row_another_sender_is_claiming_instead_of_waiting_for_it():
+    first, second = (queue(next_attempt_at=ago(2)), queue(next_attempt_at=ago(1)))
+    claimed = []
+
+    def claim():
+        try:
+            claimed.extend(outbox.claim(timezone.now(), 5))
+        finally:
+            connection.close()
+
+    s = connection.settings_dict
+    with psycopg.connect(
+        host=s["HOST"] or None,
+        port=s["PORT"] or None,
+        user=s["USER"] or None,
+        dbname=s["NAME"],
+    ) as other:
+        # The other sender's claim of the first row, not committed yet.
+        other.execute("SELECT id FROM tickets_outgoingemail WHERE id = %s FOR UPDATE", [first.pk])
+        # In a thread, so that a claim waiting for the lock fails the test instead of hanging it
+        # (the lock goes when this block ends).
+        t = threading.Thread(target=claim)
+        t.start()
+        t.join(5)
+        finished_while_locked = not t.is_alive()
+    t.join(10)
+    assert finished_while_locked
+    assert [m.pk for m in claimed] == [second.pk]
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == (State.QUEUED, 0)
+
+
+def test_a_claimed_row_is_not_claimed_again_while_its_lease_runs(db):
     msg = queue()
-    seen_by_second_sender = OutgoingEmail.objects.get(pk=msg.pk)
     now = timezone.now()
-    assert outbox.claim(msg, now)
-    assert not outbox.claim(seen_by_second_sender, now)
+    assert [(m.pk, m.state, m.attempts) for m in outbox.claim(now, 5)] == [
+        (msg.pk, State.SENDING, 1)
+    ]
+    # A second sender, even one that read the row as due a moment ago.
+    assert outbox.claim(now, 5) == []
+    assert outbox.claim(now + outbox.LEASE - timedelta(seconds=1), 5) == []
     msg.refresh_from_db()
     assert (msg.state, msg.attempts) == (State.SENDING, 1)
+
+
+def test_a_row_whose_lease_ran_out_is_claimed_again(db):
+    msg = queue()
+    now = timezone.now()
+    outbox.claim(now, 5)
+    (again,) = outbox.claim(now + outbox.LEASE, 5)
+    assert (again.pk, again.state, again.attempts) == (msg.pk, State.SENDING, 2)
+
+
+def test_a_claim_takes_the_oldest_due_rows_and_no_more_than_asked(db):
+    rows = [queue(next_attempt_at=ago(10 - i)) for i in range(5)]
+    queue(next_attempt_at=timezone.now() + timedelta(minutes=5))  # not due
+    queue(state=State.FAILED, next_attempt_at=ago(60))
+    queue(state=State.SENT, next_attempt_at=ago(60))
+    claimed = outbox.claim(timezone.now(), 2)
+    assert [m.pk for m in claimed] == [rows[0].pk, rows[1].pk]
+    assert OutgoingEmail.objects.filter(state=State.SENDING).count() == 2
+    assert [m.pk for m in outbox.claim(timezone.now(), 10)] == [r.pk for r in rows[2:]]
+    assert OutgoingEmail.objects.filter(state=State.SENDING).count() == 5
+
+
+def test_a_claim_among_ids_takes_only_those(db):
+    mine, other = queue(), queue()
+    assert [m.pk for m in outbox.claim(timezone.now(), 5, ids=[mine.pk])] == [mine.pk]
+    other.refresh_from_db()
+    assert (other.state, other.attempts) == (State.QUEUED, 0)
+
+
+def test_a_claimed_row_comes_back_whole(db):
+    msg = queue(subject="Asunto", body_html="<p>Hola</p>", next_attempt_at=ago(1))
+    (claimed,) = outbox.claim(timezone.now(), 1)
+    assert (claimed.to, claimed.subject, claimed.body_text, claimed.body_html) == (
+        msg.to,
+        "Asunto",
+        "Hola",
+        "<p>Hola</p>",
+    )
+    assert claimed.created_at == msg.created_at
+    assert claimed.next_attempt_at > timezone.now() + outbox.LEASE - timedelta(minutes=1)
 
 
 def test_a_row_being_sent_is_left_alone_while_its_lease_runs(smtp_server):
@@ -137,6 +259,16 @@ def test_a_row_whose_sender_died_is_sent_once_its_lease_ran_out(smtp_server):
     assert send() == "sent 1, failed 0, still queued 0"
     msg.refresh_from_db()
     assert (msg.state, msg.attempts) == (State.SENT, 2)
+
+
+def test_a_row_queued_without_a_message_id_is_sent_with_one_stored_on_it(smtp_server):
+    old, new = queue(), fresh()
+    assert send() == "sent 2, failed 0, still queued 0"
+    old.refresh_from_db()
+    assert old.message_id and old.message_id != new.message_id
+    assert sorted(m.message["Message-ID"] for m in smtp_server.messages) == sorted(
+        [old.message_id, new.message_id]
+    )
 
 
 # --- failures and back-off -----------------------------------------------------------------------
@@ -238,6 +370,10 @@ def test_limit_stops_the_run_after_that_many_messages(smtp_server):
     for i in range(5):
         queue(to=f"persona{i}@desarrollosocial.gob.cl")
     assert send("--limit", "2") == "sent 2, failed 0, still queued 3"
+    # Never claimed: due at once, no attempt spent.
+    assert (
+        list(OutgoingEmail.objects.filter(state=State.QUEUED).values_list("attempts")) == [(0,)] * 3
+    )
     assert send() == "sent 3, failed 0, still queued 0"
 
 
@@ -253,11 +389,100 @@ def test_max_seconds_stops_the_run_before_the_next_cron_run(smtp_server, monkeyp
     assert send() == "sent 1, failed 0, still queued 2"
 
 
+def test_rows_claimed_but_not_sent_when_time_ran_out_are_due_again_at_once(
+    smtp_server, monkeypatch
+):
+    for i in range(3):
+        queue(to=f"persona{i}@desarrollosocial.gob.cl", next_attempt_at=ago(3 - i))
+    fake_clock(monkeypatch, step=30)
+    assert send() == "sent 1, failed 0, still queued 2"
+    # The batch claimed all three; the two not sent were given back, not left to the lease.
+    left = OutgoingEmail.objects.filter(state=State.QUEUED)
+    assert list(left.values_list("attempts", flat=True)) == [0, 0]
+    assert all(m.next_attempt_at <= timezone.now() for m in left)
+    fake_clock(monkeypatch, step=1)
+    assert send() == "sent 2, failed 0, still queued 0"
+    assert set(OutgoingEmail.objects.values_list("state", "attempts")) == {(State.SENT, 1)}
+
+
+def test_rows_claimed_when_the_server_went_away_mid_batch_are_due_again_at_once(
+    smtp_server, monkeypatch
+):
+    smtp_server.inbox.data_replies["corta@desarrollosocial.gob.cl"] = (
+        "421 4.3.2 Cerrando la conexión"
+    )
+    cut = queue(to="corta@desarrollosocial.gob.cl", next_attempt_at=ago(5))
+    for i in range(2):
+        queue(to=f"persona{i}@desarrollosocial.gob.cl", next_attempt_at=ago(1))
+    real_get_connection = outbox.get_connection
+    opened = []
+
+    def get_connection(**kwargs):
+        # The first session ends with the 421; the server is gone when the next opens.
+        opened.append(kwargs)
+        if len(opened) > 1:
+            kwargs["port"] = free_port()
+        return real_get_connection(**kwargs)
+
+    monkeypatch.setattr(outbox, "get_connection", get_connection)
+    assert send().startswith(
+        "sent 0, failed 1, still queued 3; mail server unreachable (ConnectionRefusedError"
+    )
+    cut.refresh_from_db()
+    assert (cut.state, cut.attempts) == (State.QUEUED, 1)
+    others = OutgoingEmail.objects.exclude(pk=cut.pk)
+    assert set(others.values_list("state", "attempts", "last_error")) == {(State.QUEUED, 0, "")}
+    assert all(m.next_attempt_at <= timezone.now() for m in others)
+
+
 def test_within_max_seconds_the_run_sends_everything_due(smtp_server, monkeypatch):
     for i in range(3):
         queue(to=f"persona{i}@desarrollosocial.gob.cl")
     fake_clock(monkeypatch, step=1)
     assert send() == "sent 3, failed 0, still queued 0"
+
+
+# --- statements -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("rows", [2, 5])
+def test_sending_a_new_tickets_rows_after_commit_takes_two_statements_however_many(
+    db, django_assert_num_queries, rows
+):
+    ids = [fresh(to=f"persona{i}@desarrollosocial.gob.cl").pk for i in range(rows)]
+    with django_assert_num_queries(2):  # the claim, and the record of the sent rows
+        run = outbox.send_ids(ids)
+    assert run.sent == rows
+    assert set(OutgoingEmail.objects.values_list("state", "attempts")) == {(State.SENT, 1)}
+
+
+def test_a_failed_row_costs_one_statement_more(db, django_assert_num_queries):
+    ids = [fresh(to="persona@desarrollosocial.gob.cl").pk, fresh(to="no es una dirección").pk]
+    with django_assert_num_queries(3):
+        run = outbox.send_ids(ids)
+    assert (run.sent, run.failed) == (1, 1)
+
+
+def test_cron_spends_two_statements_a_batch_not_two_a_row(db):
+    def statements(rows):
+        OutgoingEmail.objects.all().delete()
+        for i in range(rows):
+            fresh(to=f"persona{i}@desarrollosocial.gob.cl")
+        with CaptureQueriesContext(connection) as ctx:
+            assert send() == f"sent {rows}, failed 0, still queued 0"
+        return len(ctx) - 1  # the summary's count
+
+    # Look, claim, record; a full batch also claims once more to find nothing left.
+    assert statements(2) == 3
+    assert statements(outbox.BATCH * 2) == 1 + 2 * 2 + 1
+
+
+def test_with_the_server_down_the_after_commit_sender_claims_nothing(
+    smtp_down, django_assert_num_queries
+):
+    ids = [queue().pk, queue().pk]
+    with django_assert_num_queries(0):
+        run = outbox.send_ids(ids)
+    assert run.unreachable.startswith("ConnectionRefusedError")
+    assert set(OutgoingEmail.objects.values_list("state", "attempts")) == {(State.QUEUED, 0)}
 
 
 @pytest.mark.parametrize("args", [["--limit", "0"], ["--max-seconds", "0"]])

@@ -5,6 +5,7 @@ where start-up itself is the subject."""
 
 import re
 import runpy
+import sqlite3
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -93,6 +94,18 @@ def test_it_refuses_the_development_key_and_short_keys_in_production(refusal):
         production_env(SECRET_KEY="dev-only-insecure-key-do-not-use-in-production")
     )
     assert "at least 50 random characters" in refusal(production_env(SECRET_KEY="change-me"))
+
+
+def test_it_refuses_an_sqlite_too_old_for_the_outbox_and_not_postgresql(
+    refusal, settings_of, monkeypatch
+):
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    assert refusal({}) == (
+        "SQLite 3.34.1 is too old: the outbox needs 3.35 or later (UPDATE … RETURNING)."
+    )
+    (db,) = settings_of({"DATABASE_URL": "postgres://mesa@127.0.0.1:5432/mesa"}, "DATABASES")
+    assert db["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def test_it_starts_in_development_with_no_environment_at_all(settings_of):

@@ -2,11 +2,13 @@
 
     * * * * *  cd /srv/mesaayuda && .venv/bin/python manage.py send_queued_mail
 
-Each row is claimed before it is sent, so overlapping runs (or a run next to
-the after-commit thread) never send a message twice; --max-seconds keeps a run
-shorter than the cron interval when the mail server is slow. A lost database
-connection costs a reconnect: each step is tried again on a fresh one, the
-sent state first of all (tickets/outbox.py, tickets/dbfaults.py).
+Rows are claimed before they are sent, a batch of 20 at a time (outbox.BATCH), so
+overlapping runs (or a run next to the after-commit thread) never send a message
+twice, and a sender that dies re-sends at most one batch. --max-seconds keeps a run
+shorter than the cron interval when the mail server is slow; rows it claimed but
+did not reach are given back at once. A lost database connection costs a
+reconnect: each step is tried again on a fresh one, the sent state first of all
+(tickets/outbox.py, tickets/dbfaults.py).
 """
 
 from django.core.management.base import BaseCommand, CommandError
