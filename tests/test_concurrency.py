@@ -1,11 +1,12 @@
 """Submissions racing on PostgreSQL, for real: threads, each with its own connection."""
 
 import threading
+import uuid
 
 import pytest
 from django.db import connection, connections
 
-from tickets.models import Category, Region, Ticket
+from tickets.models import Category, OutgoingEmail, Region, Ticket
 from tickets.submission import submit_ticket
 
 needs_postgresql = pytest.mark.skipif(
@@ -57,3 +58,52 @@ def test_fifty_parallel_submissions_get_distinct_numbers_and_tracking_ids():
     # The counter's row lock hands out consecutive numbers, no gaps and no repeats.
     assert sorted(numbers) == list(range(min(numbers), min(numbers) + SUBMISSIONS))
     assert len(set(tracking_ids)) == SUBMISSIONS
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_repeated_form_sent_at_once_makes_one_ticket_and_wastes_no_number():
+    # Without files nothing is read first: the token's unique key refuses the repeat, and
+    # the statement that would have written it gives its number back.
+    category = Category.objects.get(name="Error de sistema")
+    region = Region.objects.get(code="RM")
+    token = uuid.uuid4()
+    start = threading.Barrier(8)
+    got, errors = [], []
+
+    def submit():
+        try:
+            start.wait()
+            ticket = submit_ticket(
+                name="Ana",
+                email="ana@desarrollosocial.gob.cl",
+                category=category,
+                region=region,
+                project_number=1,
+                message="Doble clic.",
+                submission_token=token,
+            )
+            got.append(ticket.pk)
+        except Exception as exc:  # reported below, with the others
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    ticket = Ticket.objects.get()
+    assert set(got) == {ticket.pk}
+    following = submit_ticket(
+        name="Bea",
+        email="bea@desarrollosocial.gob.cl",
+        category=category,
+        region=region,
+        project_number=2,
+        message="Otro ticket.",
+    )
+    assert following.number == ticket.number + 1
+    assert OutgoingEmail.objects.filter(ticket=ticket, kind="ticket_created").count() == 1

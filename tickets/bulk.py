@@ -28,6 +28,21 @@ def new_keys(model: type[Model], count: int) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
+def columns_and_values(row: Model, *, leave_out=()) -> tuple[list[str], list]:
+    """The quoted columns and database values an INSERT of ``row`` writes (as
+    ``bulk_create``: each field's pre_save, then its database value), but for the
+    fields named in ``leave_out``, which a hand-written statement supplies itself."""
+    fields = [
+        f
+        for f in row._meta.concrete_fields
+        if f.name not in leave_out and f.attname not in leave_out
+    ]
+    return (
+        [connection.ops.quote_name(f.column) for f in fields],
+        [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields],
+    )
+
+
 def insert(rows: list[Model]) -> list[Model]:
     """Save ``rows`` (new instances of one model, without pk) in two statements."""
     if not rows:
@@ -36,21 +51,16 @@ def insert(rows: list[Model]) -> list[Model]:
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(rows)
     meta = model._meta
-    fields = meta.concrete_fields
     quote = connection.ops.quote_name
     for row, pk in zip(rows, new_keys(model, len(rows)), strict=True):
         row.pk = pk
     with connection.cursor() as cursor:
-        columns = ", ".join(quote(f.column) for f in fields)
+        columns = ", ".join(columns_and_values(rows[0])[0])
         # Identifiers from the model, never from input: nothing to escape but names.
         sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"  # nosec
         with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
             for row in rows:
-                # What bulk_create sends: each field's pre_save (defaults, auto_now), then
-                # its database value.
-                copy.write_row(
-                    [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
-                )
+                copy.write_row(columns_and_values(row)[1])
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias

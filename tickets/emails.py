@@ -92,6 +92,11 @@ def _save(rows: list[OutgoingEmail], *, many: bool = False) -> list[OutgoingEmai
         bulk.insert(rows)
     else:
         OutgoingEmail.objects.bulk_create(rows)
+    return hand_over(rows)
+
+
+def hand_over(rows: list[OutgoingEmail]) -> list[OutgoingEmail]:
+    """Rows just written: the sendable ones go to the outbox once their transaction commits."""
     for row in rows:
         if row.state == OutgoingEmail.State.FAILED:
             log.warning("outbox: message %s (%s) not queued: invalid recipient", row.pk, row.kind)
@@ -127,12 +132,17 @@ def _mark() -> str:
 class NewTicketMail:
     """A new ticket's messages, rendered before the ticket is saved.
 
-    ``queue()`` writes them once the ticket has its id; they then show ``number_mark``
-    where the number goes, which ``Ticket.open`` writes in with the number itself.
+    ``rows()`` gives them unsaved, with what the ticket already knows filled in; where
+    the id and the number go (not known yet on PostgreSQL, see ``Ticket.open``) they
+    show ``marks["pk"]`` and ``marks["number"]``. ``queue()`` saves them once both are
+    known.
     """
 
-    queue: Callable[[], list[OutgoingEmail]]
-    number_mark: str
+    rows: Callable[[], list[OutgoingEmail]]
+    marks: dict[str, str]
+
+    def queue(self) -> list[OutgoingEmail]:
+        return _save(self.rows())
 
 
 # What a new ticket's messages show of the ticket itself; everything else in them is the
@@ -158,11 +168,11 @@ KEPT_SECONDS = 3600
 def ticket_created(ticket: Ticket) -> NewTicketMail:
     """The confirmation and the agents' notice of an unsaved ticket.
 
-    ``Ticket.open`` takes the number last, in one statement with its commit: the
-    counter's row stays locked until then and every other submission waits for it
-    (benchmarks/RESULTS.md, issue 17). So the id and the number are filled in later: the
-    id by ``queue()``, the number by the statement that takes it (on SQLite, taken first,
-    by ``queue()`` too).
+    ``Ticket.open`` takes the number in the statement that writes the ticket and these
+    messages: the counter's row stays locked until the commit and every other
+    submission waits for it (benchmarks/RESULTS.md, issue 17). So the id and the number
+    are filled in by that statement (on SQLite, where they are known first, by
+    ``rows()``).
 
     Each message is rendered once per language, category and region, with markers for
     the ticket's own values (``_kept_rendering``), and filled in per ticket: six
@@ -191,7 +201,7 @@ def ticket_created(ticket: Ticket) -> NewTicketMail:
         if parts is None
     }
 
-    def queue() -> list[OutgoingEmail]:
+    def rows() -> list[OutgoingEmail]:
         values = _new_ticket_values(ticket)
         rows = []
         for kind, to, parts in kept:
@@ -207,17 +217,18 @@ def ticket_created(ticket: Ticket) -> NewTicketMail:
                 rows += done
             else:
                 rows += _rows(kind, to, ticket, *_fill(parts, values, _shown))
-        return _save(rows)
+        return rows
 
-    return NewTicketMail(queue, marks["number"])
+    return NewTicketMail(rows, {name: marks[name] for name in ("number", "pk")})
 
 
 def _new_ticket_values(ticket: Ticket) -> dict[str, str]:
-    """The values to fill in, as str() (what a template shows); the number only once known."""
-    values = {name: str(getattr(ticket, name)) for name in NEW_TICKET_VALUES}
-    if ticket.number is None:
-        del values["number"]
-    return values
+    """The values to fill in, as str() (what a template shows); the id and number once known."""
+    return {
+        name: str(getattr(ticket, name))
+        for name in NEW_TICKET_VALUES
+        if getattr(ticket, name) is not None
+    }
 
 
 def _shown(name: str, value: str, part: str) -> str:

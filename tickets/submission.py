@@ -26,8 +26,13 @@ def submit_ticket(
     submission_token: uuid.UUID | None = None,
     channel: str = "web",
 ) -> Ticket:
-    """Open the ticket; a repeated submission_token returns the ticket it already created."""
-    if submission_token:
+    """Open the ticket; a repeated submission_token returns the ticket it already created.
+
+    The token's unique key finds a repeat: the statement that writes the ticket fails,
+    writes nothing and gives its number back. Only a submission with files looks first,
+    as their files would be stored before that statement.
+    """
+    if submission_token and files:
         existing = Ticket.objects.filter(submission_token=submission_token).first()
         if existing:
             return existing

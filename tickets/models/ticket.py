@@ -387,64 +387,88 @@ class Ticket(models.Model):
         # Reads, rendering and the confirmation's count first: none of them needs the
         # transaction, and the shorter it is the less its locks hold others up.
         mail = emails.ticket_created(ticket)
-        with transaction.atomic():
-            if connection.vendor != "postgresql":
-                # SQLite serialises writers anyway: nothing to gain from the order below.
+        if connection.vendor != "postgresql":
+            # SQLite serialises writers anyway: nothing to gain from the order below.
+            with transaction.atomic():
                 ticket.number = Sequence.next("ticket")
                 ticket.save()
                 ticket.add_attachments(files)
                 mail.queue()
-                return ticket
-            # The number last (see Sequence): its counter row stays locked until the
-            # commit, and every other submission waits for it. Taking it first held the
-            # lock through the ticket's, the files' and the e-mails' writes: 13 ms on
-            # average under load, which capped the site at about 75 submissions a second
-            # (issue 17). The id comes first, so the files and the e-mails are written
-            # before the ticket's row (their foreign keys are checked at the commit);
-            # then one statement takes the number, inserts the ticket with it and writes
-            # it into the e-mails.
-            ticket.pk = bulk.new_keys(Ticket, 1)[0]
-            ticket.add_attachments(files)
-            mail.queue()
-            ticket._insert_with_number(mail.number_mark)
             return ticket
+        # The number last (see Sequence): its counter row stays locked until the commit,
+        # and every other submission waits for it. Taken first, it was held through the
+        # ticket's, the e-mails' and the files' writes and every round trip between: 13 ms
+        # on average under load, which capped the site at about 75 submissions a second
+        # (issue 17). Now one statement takes it, writes the ticket and its e-mails, and
+        # (without files) commits: the lock lasts only the server's own work.
+        if not files and not connection.in_atomic_block:
+            ticket._insert_with_mail(mail)
+            return ticket
+        # With files, their rows come first under a key taken beforehand (foreign keys
+        # are checked at the commit); the lock then lasts that statement and the commit.
+        # Inside a caller's transaction, a savepoint: a refused statement (a repeated
+        # submission token) must not abort the caller's work.
+        with transaction.atomic():
+            if files:
+                ticket.pk = bulk.new_keys(Ticket, 1)[0]
+                ticket.add_attachments(files)
+            ticket._insert_with_mail(mail)
+        return ticket
 
-    def _insert_with_number(self, mark: str) -> None:
-        """INSERT this ticket (pk set, no number) with the next number, and write that
-        number where its queued e-mails show ``mark``: one statement (PostgreSQL).
+    def _insert_with_mail(self, mail: "emails.NewTicketMail") -> None:
+        """One statement (PostgreSQL): the next number, this ticket's row with it and its
+        e-mails' rows with the number and the ticket's id where they show the markers.
 
         Like ``bulk.insert`` it writes what ``save()`` would, without ``save()``: no
         pre_save or post_save signals (none is connected to tickets).
         """
-        ops = connection.ops
-        fields = [f for f in Ticket._meta.concrete_fields if f.attname != "number"]
-        columns = ", ".join(ops.quote_name(f.column) for f in fields)
-        values = [f.get_db_prep_save(f.pre_save(self, True), connection) for f in fields]
-        outbox = ", ".join(
-            f"{c} = replace({c}, %s, t.number::text)" for c in ("subject", "body_text", "body_html")
+        q = connection.ops.quote_name
+        rows = mail.rows()
+        columns, values = bulk.columns_and_values(
+            self, leave_out={"number"} if self.pk is not None else {"number", "id"}
         )
-        sql = f"""
-            WITH n AS (
-                UPDATE {ops.quote_name(Sequence._meta.db_table)} SET value = value + 1
-                WHERE name = %s RETURNING value
-            ), t AS (
-                INSERT INTO {ops.quote_name(Ticket._meta.db_table)} (number, {columns})
-                SELECT n.value, {", ".join(["%s"] * len(values))} FROM n RETURNING number
-            ), m AS (
-                UPDATE {ops.quote_name(OutgoingEmail._meta.db_table)} SET {outbox} FROM t
-                WHERE ticket_id = %s
+        parts = [
+            f"n AS (UPDATE {q(Sequence._meta.db_table)} SET value = value + 1"
+            " WHERE name = %s RETURNING value)",
+            f"t AS (INSERT INTO {q(Ticket._meta.db_table)} (number, {', '.join(columns)})"
+            f" SELECT n.value, {', '.join(['%s'] * len(values))} FROM n RETURNING id, number)",
+        ]
+        params = ["ticket", *values]
+        marked = ("subject", "body_text", "body_html")
+        filled = "replace(replace(%s, %s, t.number::text), %s, t.id::text)"
+        for i, row in enumerate(rows):
+            columns, values = bulk.columns_and_values(row, leave_out={"id", "ticket", *marked})
+            parts.append(
+                f"o{i} AS (INSERT INTO {q(OutgoingEmail._meta.db_table)}"
+                f" (ticket_id, {', '.join(marked)}, {', '.join(columns)})"
+                f" SELECT t.id, {', '.join([filled] * len(marked))},"
+                f" {', '.join(['%s'] * len(values))} FROM t RETURNING id)"
             )
-            SELECT number FROM t
-        """  # nosec B608 (names from the models, every value a parameter)
+            for name in marked:
+                params += [getattr(row, name), mail.marks["number"], mail.marks["pk"]]
+            params += values
+        ids = "".join(f", (SELECT id FROM o{i})" for i in range(len(rows)))
+        # Names from the models, every value a parameter.
+        sql = f"WITH {', '.join(parts)} SELECT t.id, t.number{ids} FROM t"  # nosec B608
         with connection.cursor() as cursor:
-            cursor.execute(sql, ["ticket", *values, mark, mark, mark, self.pk])
-            row = cursor.fetchone()
-        if row is None:  # no counter row yet (a new database): make it, then again
+            cursor.execute(sql, params)
+            found = cursor.fetchone()
+        if found is None:  # no counter row yet (a new database): make it, then again
             Sequence.objects.get_or_create(name="ticket")
-            return self._insert_with_number(mark)
-        self.number = row[0]
+            return self._insert_with_mail(mail)
+        self.pk, self.number, *row_ids = found
         self._state.adding = False
         self._state.db = connection.alias
+        known = {mail.marks["number"]: str(self.number), mail.marks["pk"]: str(self.pk)}
+        for row, pk in zip(rows, row_ids, strict=True):
+            row.pk, row.ticket = pk, self
+            row._state.adding, row._state.db = False, connection.alias
+            for name in marked:
+                text = getattr(row, name)
+                for mark, value in known.items():
+                    text = text.replace(mark, value)
+                setattr(row, name, text)
+        emails.hand_over(rows)
         return None
 
     # What a verb reads to decide and then writes: never anything a form edits.
