@@ -19,7 +19,7 @@ import psycopg
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
 from tests.conftest import make_ticket, pdf, submission_data
@@ -445,3 +445,17 @@ def test_a_cut_with_the_database_still_down_ends_the_command_with_the_error():
     with connection.execute_wrapper(down), pytest.raises(OperationalError):
         command("purge_old_records")
     assert OutgoingEmail.objects.count() == 2
+
+
+def test_a_checked_connection_is_not_checked_again_by_its_first_query(settings, monkeypatch):
+    # The after-commit sender checks its connection before each batch; Django's own
+    # health check (CONN_HEALTH_CHECKS) must not send a second SELECT 1 for it.
+    OutgoingEmail.objects.exists()  # a connection to check
+    checks = []
+    wrapper = type(connections["default"])
+    real = wrapper.is_usable
+    monkeypatch.setattr(wrapper, "is_usable", lambda self: checks.append(1) or real(self))
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", True)
+    dbfaults.ensure_usable_connection()
+    OutgoingEmail.objects.exists()
+    assert checks == [1]

@@ -80,11 +80,14 @@ def ensure_usable_connection() -> None:
     connection that died while idle, which has raised nothing yet.
     """
     close_old_connections()
-    if (
-        connection.connection is not None
-        and not connection.in_atomic_block
-        and not connection.is_usable()
-    ):
+    if connection.connection is None or connection.in_atomic_block:
+        return
+    if connection.is_usable():
+        # Checked just now: Django's own check (CONN_HEALTH_CHECKS), which
+        # close_old_connections() re-armed, would send a second SELECT 1 with the
+        # first query. The after-commit sender calls this for every new ticket.
+        connection.health_check_done = True
+    else:
         connection.close()
 
 
