@@ -346,6 +346,24 @@ def test_the_background_thread_sends_only_the_rows_it_was_given(smtp_server):
     assert [m.rcpt_tos for m in smtp_server.messages] == [[ALICIA]]
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_rows_handed_to_the_background_thread_together_are_sent_with_one_claim(
+    smtp_server, monkeypatch
+):
+    rows = [
+        OutgoingEmail.objects.create(kind="test", to=to, subject="Prueba", body_text="Hola")
+        for to in (ALICIA, HELPDESK, "bea@desarrollosocial.gob.cl")
+    ]
+    claims = []
+    claim = outbox.claim
+    monkeypatch.setattr(outbox, "claim", lambda *a, **kw: claims.append(1) or claim(*a, **kw))
+    handed = [outbox.send_soon([row.pk]) for row in rows]  # three submissions at once
+    assert all(batch.join(10) for batch in handed)
+    assert set(OutgoingEmail.objects.values_list("state", flat=True)) == {State.SENT}
+    assert len(smtp_server.messages) == 3
+    assert claims == [1]
+
+
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_a_new_tickets_mail_rendered_before_its_number_reads_as_if_rendered_after(
     db, settings, language
