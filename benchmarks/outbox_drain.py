@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SINK = """
@@ -81,23 +83,10 @@ def main():
     call_command("migrate", verbosity=0)
     OutgoingEmail.objects.filter(kind="benchmark").delete()
 
-    # Bodies the size of a real confirmation (about 0.6 kB of text, 1.6 kB of HTML).
-    text = "Hemos recibido su ticket en la Mesa de Ayuda SIGEC.\n" * 12
-    html = "<p>Hemos recibido su ticket en la Mesa de Ayuda SIGEC.</p>\n" * 28
     started = time.perf_counter()
-    for first in range(
-        0, args.messages, 500
-    ):  # in chunks, so that queueing does not set the memory peak
-        OutgoingEmail.objects.bulk_create(
-            OutgoingEmail(
-                kind="benchmark",
-                to=f"persona{i}@desarrollosocial.gob.cl",
-                subject=f"[#BENCH{i:05d}] Ticket recibido",
-                body_text=text,
-                body_html=html,
-            )
-            for i in range(first, min(first + 500, args.messages))
-        )
+    # In chunks, so that queueing does not set the memory peak.
+    for first in range(0, args.messages, 500):
+        common.benchmark_messages(range(first, min(first + 500, args.messages)))
     queued_in = time.perf_counter() - started
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,22 +50,14 @@ def main():
     # DEBUG=1 spares the production settings' checks; off again here so that timing
     # does not include Django's query log (CaptureQueriesContext counts regardless).
     settings.DEBUG = False
-    text = "Hemos recibido su ticket en la Mesa de Ayuda SIGEC.\n" * 12
-    html = "<p>Hemos recibido su ticket en la Mesa de Ayuda SIGEC.</p>\n" * 28
 
     def queue(n):
         OutgoingEmail.objects.filter(kind="benchmark").delete()
-        rows = OutgoingEmail.objects.bulk_create(
-            OutgoingEmail(
-                kind="benchmark",
-                to=f"persona{i}@desarrollosocial.gob.cl",
-                subject=f"[#BENCH{i:05d}] Ticket recibido",
-                body_text=text,
-                body_html=html,
-                message_id=outbox.new_message_id(),  # as emails._rows writes it
-            )
-            for i in range(n)
-        )
+        # The Message-ID as emails._rows writes it; one each, so not through **fields.
+        rows = common.benchmark_messages(range(n))
+        for row in rows:
+            row.message_id = outbox.new_message_id()
+        OutgoingEmail.objects.bulk_update(rows, ["message_id"])
         return [r.pk for r in rows]
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")

@@ -35,6 +35,18 @@ def queue(to="alicia@desarrollosocial.gob.cl", subject="Prueba", **fields):
     )
 
 
+def many_queued(n):
+    return OutgoingEmail.objects.bulk_create(
+        OutgoingEmail(
+            kind="test",
+            to=f"persona{i}@desarrollosocial.gob.cl",
+            subject=f"Mensaje {i}",
+            body_text="Hola",
+        )
+        for i in range(n)
+    )
+
+
 def fresh(**fields):
     """A row as emails._rows writes it: with its Message-ID (older rows get one when sent)."""
     return queue(message_id=outbox.new_message_id(), **fields)
@@ -94,15 +106,7 @@ def test_two_senders_running_at_once_never_send_a_message_twice(smtp_server):
             "the SQLite test database lives in memory (shared cache), where concurrent writers "
             "fail with 'table is locked'; run with DATABASE_URL=postgres://… to exercise this race"
         )
-    OutgoingEmail.objects.bulk_create(
-        OutgoingEmail(
-            kind="test",
-            to=f"persona{i}@desarrollosocial.gob.cl",
-            subject=f"Mensaje {i}",
-            body_text="Hola",
-        )
-        for i in range(60)
-    )
+    many_queued(60)
     start = threading.Barrier(2)
     runs = []
 
@@ -127,15 +131,7 @@ def test_two_senders_running_at_once_never_send_a_message_twice(smtp_server):
 @needs_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_after_commit_sender_and_cron_racing_send_each_message_once(smtp_server):
-    rows = OutgoingEmail.objects.bulk_create(
-        OutgoingEmail(
-            kind="test",
-            to=f"persona{i}@desarrollosocial.gob.cl",
-            subject=f"Mensaje {i}",
-            body_text="Hola",
-        )
-        for i in range(30)
-    )
+    rows = many_queued(30)
     start = threading.Barrier(2)
     runs = []
 
