@@ -5,7 +5,8 @@ A message leaves in one of three ways, all through ``send_due``:
 1. **After commit, in this process.** ``emails._queue`` calls ``after_commit(ids)``;
    once the change's transaction commits, ``send_soon`` hands the ids to one
    long-lived sender thread per process, so mail goes out in seconds and a slow
-   mail server never slows the page. ``EMAIL_SEND_ON_COMMIT=0`` turns this off for
+   mail server never slows the page. What several changes hand over within
+   ``GATHER_SECONDS`` goes out together. ``EMAIL_SEND_ON_COMMIT=0`` turns this off for
    the whole process; ``deferred_to_cron()`` turns it off for a block of code (the
    cron commands, whose short life would kill the thread half-way).
 2. **By cron.** ``send_queued_mail`` every minute sends whatever is due: what the
