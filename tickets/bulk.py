@@ -28,19 +28,24 @@ def new_keys(model: type[Model], count: int) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def columns_and_values(row: Model, *, leave_out=()) -> tuple[list[str], list]:
-    """The quoted columns and database values an INSERT of ``row`` writes (as
-    ``bulk_create``: each field's pre_save, then its database value), but for the
-    fields named in ``leave_out``, which a hand-written statement supplies itself."""
-    fields = [
+def insert_fields(model: type[Model], *, leave_out=()) -> list:
+    """The fields an INSERT of ``model`` writes, but those named in ``leave_out``, which a
+    hand-written statement supplies itself."""
+    return [
         f
-        for f in row._meta.concrete_fields
+        for f in model._meta.concrete_fields
         if f.name not in leave_out and f.attname not in leave_out
     ]
-    return (
-        [connection.ops.quote_name(f.column) for f in fields],
-        [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields],
-    )
+
+
+def db_values(row: Model, fields: list) -> list:
+    """What ``bulk_create`` sends for ``row``: each field's pre_save (defaults, auto_now),
+    then its database value."""
+    return [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+
+
+def columns(fields: list) -> str:
+    return ", ".join(connection.ops.quote_name(f.column) for f in fields)
 
 
 def insert(rows: list[Model]) -> list[Model]:
@@ -50,17 +55,16 @@ def insert(rows: list[Model]) -> list[Model]:
     model = type(rows[0])
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(rows)
-    meta = model._meta
-    quote = connection.ops.quote_name
+    fields = insert_fields(model)
     for row, pk in zip(rows, new_keys(model, len(rows)), strict=True):
         row.pk = pk
     with connection.cursor() as cursor:
-        columns = ", ".join(columns_and_values(rows[0])[0])
         # Identifiers from the model, never from input: nothing to escape but names.
-        sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"  # nosec
+        table = connection.ops.quote_name(model._meta.db_table)
+        sql = f"COPY {table} ({columns(fields)}) FROM STDIN"  # nosec
         with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(columns_and_values(row)[1])
+                copy.write_row(db_values(row, fields))
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias

@@ -424,29 +424,29 @@ class Ticket(models.Model):
         """
         q = connection.ops.quote_name
         rows = mail.rows()
-        columns, values = bulk.columns_and_values(
-            self, leave_out={"number"} if self.pk is not None else {"number", "id"}
+        fields = bulk.insert_fields(
+            Ticket, leave_out={"number"} if self.pk is not None else {"number", "id"}
         )
         parts = [
             f"n AS (UPDATE {q(Sequence._meta.db_table)} SET value = value + 1"
             " WHERE name = %s RETURNING value)",
-            f"t AS (INSERT INTO {q(Ticket._meta.db_table)} (number, {', '.join(columns)})"
-            f" SELECT n.value, {', '.join(['%s'] * len(values))} FROM n RETURNING id, number)",
+            f"t AS (INSERT INTO {q(Ticket._meta.db_table)} (number, {bulk.columns(fields)})"
+            f" SELECT n.value, {', '.join(['%s'] * len(fields))} FROM n RETURNING id, number)",
         ]
-        params = ["ticket", *values]
+        params = ["ticket", *bulk.db_values(self, fields)]
         marked = ("subject", "body_text", "body_html")
         filled = "replace(replace(%s, %s, t.number::text), %s, t.id::text)"
+        fields = bulk.insert_fields(OutgoingEmail, leave_out={"id", "ticket", *marked})
         for i, row in enumerate(rows):
-            columns, values = bulk.columns_and_values(row, leave_out={"id", "ticket", *marked})
             parts.append(
                 f"o{i} AS (INSERT INTO {q(OutgoingEmail._meta.db_table)}"
-                f" (ticket_id, {', '.join(marked)}, {', '.join(columns)})"
+                f" (ticket_id, {', '.join(marked)}, {bulk.columns(fields)})"
                 f" SELECT t.id, {', '.join([filled] * len(marked))},"
-                f" {', '.join(['%s'] * len(values))} FROM t RETURNING id)"
+                f" {', '.join(['%s'] * len(fields))} FROM t RETURNING id)"
             )
             for name in marked:
                 params += [getattr(row, name), mail.marks["number"], mail.marks["pk"]]
-            params += values
+            params += bulk.db_values(row, fields)
         ids = "".join(f", (SELECT id FROM o{i})" for i in range(len(rows)))
         # Names from the models, every value a parameter.
         sql = f"WITH {', '.join(parts)} SELECT t.id, t.number{ids} FROM t"  # nosec B608
