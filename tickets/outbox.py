@@ -159,7 +159,8 @@ def claim(now, n, ids=None) -> list[OutgoingEmail]:
     # skips the rows this statement has already updated, so the LIMIT took every
     # due row (seen on a small table). Run once, it claims at most n.
     sql = (
-        f"WITH picked (id) AS MATERIALIZED ({pick_sql}) "
+        # Names from the model, the pick from the ORM, every value a parameter.
+        f"WITH picked (id) AS MATERIALIZED ({pick_sql}) "  # nosec B608
         f"UPDATE {qn(meta.db_table)} SET {state} = %s, {attempts} = {attempts} + 1, {next_at} = %s "
         f"WHERE {pk} IN (SELECT id FROM picked) AND {state} IN (%s, %s) AND {next_at} <= %s "
         f"RETURNING {', '.join(qn(f.column) for f in meta.concrete_fields)}"

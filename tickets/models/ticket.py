@@ -428,9 +428,9 @@ class Ticket(models.Model):
             Ticket, leave_out={"number"} if self.pk is not None else {"number", "id"}
         )
         parts = [
-            f"n AS (UPDATE {q(Sequence._meta.db_table)} SET value = value + 1"
+            f"n AS (UPDATE {q(Sequence._meta.db_table)} SET value = value + 1"  # nosec B608
             " WHERE name = %s RETURNING value)",
-            f"t AS (INSERT INTO {q(Ticket._meta.db_table)} (number, {bulk.columns(fields)})"
+            f"t AS (INSERT INTO {q(Ticket._meta.db_table)} (number, {bulk.columns(fields)})"  # nosec B608
             f" SELECT n.value, {', '.join(['%s'] * len(fields))} FROM n RETURNING id, number)",
         ]
         params = ["ticket", *bulk.db_values(self, fields)]
@@ -439,7 +439,7 @@ class Ticket(models.Model):
         fields = bulk.insert_fields(OutgoingEmail, leave_out={"id", "ticket", *marked})
         for i, row in enumerate(rows):
             parts.append(
-                f"o{i} AS (INSERT INTO {q(OutgoingEmail._meta.db_table)}"
+                f"o{i} AS (INSERT INTO {q(OutgoingEmail._meta.db_table)}"  # nosec B608
                 f" (ticket_id, {', '.join(marked)}, {bulk.columns(fields)})"
                 f" SELECT t.id, {', '.join([filled] * len(marked))},"
                 f" {', '.join(['%s'] * len(fields))} FROM t RETURNING id)"
@@ -447,8 +447,8 @@ class Ticket(models.Model):
             for name in marked:
                 params += [getattr(row, name), mail.marks["number"], mail.marks["pk"]]
             params += bulk.db_values(row, fields)
-        ids = "".join(f", (SELECT id FROM o{i})" for i in range(len(rows)))
-        # Names from the models, every value a parameter.
+        # Names from the models, every value a parameter (hence the nosec B608 marks).
+        ids = "".join(f", (SELECT id FROM o{i})" for i in range(len(rows)))  # nosec B608
         sql = f"WITH {', '.join(parts)} SELECT t.id, t.number{ids} FROM t"  # nosec B608
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
