@@ -243,11 +243,14 @@ def _shown(name: str, value: str, part: str) -> str:
     return value
 
 
-def _fill(parts: tuple[str, str, str], values: dict[str, str], shown) -> tuple[str, str, str]:
-    """Each marker of ``values`` replaced in one pass: a value is never searched for markers."""
+def _fill(
+    parts: tuple[str, str, str], values: dict[str, str], shown, marks=_NEW_TICKET_MARKS
+) -> tuple[str, str, str]:
+    """Each of ``marks`` named in ``values`` replaced in one pass by ``shown(name, value,
+    part)``: a value is never searched for markers."""
     if not values:
         return parts
-    by_mark = {_NEW_TICKET_MARKS[name]: name for name in values}
+    by_mark = {marks[name]: name for name in values}
     pattern = re.compile("|".join(by_mark))
     subject, text, html = (
         pattern.sub(lambda m, part=part: shown(by_mark[m[0]], values[by_mark[m[0]]], part), body)
@@ -417,13 +420,9 @@ def _render_alike(
     (marked,) = render(stand_in, marks["rating_url"], "stand-in@example.invalid")
 
     def fill(values: dict[str, str]) -> tuple[str, str, str]:
-        subject, text, html = marked.subject, marked.body_text, marked.body_html
-        for name, mark in marks.items():
-            if mark:
-                subject = subject.replace(mark, " ".join(values[name].split()))
-                text = text.replace(mark, values[name])
-                html = html.replace(mark, escape(values[name]))
-        return subject[:250], text, html
+        parts = (marked.subject, marked.body_text, marked.body_html)
+        marked_values = {name: value for name, value in values.items() if marks[name]}
+        return _fill(parts, marked_values, _shown, marks)
 
     full = render(first, shown["rating_url"], first.email)
     if any(fill(shown) != (row.subject, row.body_text, row.body_html) for row in full):

@@ -459,15 +459,9 @@ class Ticket(models.Model):
         self.pk, self.number, *row_ids = found
         self._state.adding = False
         self._state.db = connection.alias
-        known = {mail.marks["number"]: str(self.number), mail.marks["pk"]: str(self.pk)}
+        # The outbox needs only their ids (it reads the rows back to send them).
         for row, pk in zip(rows, row_ids, strict=True):
-            row.pk, row.ticket = pk, self
-            row._state.adding, row._state.db = False, connection.alias
-            for name in marked:
-                text = getattr(row, name)
-                for mark, value in known.items():
-                    text = text.replace(mark, value)
-                setattr(row, name, text)
+            row.pk = pk
         emails.hand_over(rows)
         return None
 
